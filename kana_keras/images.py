@@ -1,0 +1,106 @@
+"""Pictures people would rather look at than read: grids, strips, animated GIFs.
+
+Arrays follow the project's convention (0 = paper, 255 = ink); pictures come out the way
+people expect handwriting to look: black ink on white paper. Captions are drawn with
+KanjiVG strokes, so no Japanese font has to be installed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from kana_keras import kanjivg
+
+
+def to_uint8(images) -> np.ndarray:
+    """float in [0, 1] or uint8 (N, H, W[, 1]) → uint8 (N, H, W), 0 = paper."""
+    arr = np.asarray(images)
+    if arr.ndim == 4 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.dtype != np.uint8:
+        arr = np.clip(np.rint(arr.astype(np.float32) * 255.0), 0, 255).astype(np.uint8)
+    return arr
+
+
+def ink_to_paper(images) -> np.ndarray:
+    """Ink-high arrays → black-on-white uint8 for display."""
+    return 255 - to_uint8(images)
+
+
+def caption(text: str, height: int = 16) -> np.ndarray:
+    """A caption (ink-high uint8, height x n*height) drawn from KanjiVG strokes."""
+    cells = []
+    for char in text:
+        cell = np.zeros((height, height), np.uint8)
+        if char != " " and kanjivg.has_strokes(char):
+            scale = (height - 2) / kanjivg.KANJIVG_BOX
+            for stroke in kanjivg.strokes(char):
+                pts = np.rint((stroke * scale + 1) * 4).astype(np.int32)
+                cv2.polylines(cell, [pts], False, 255, 1, cv2.LINE_AA, shift=2)
+        elif char != " ":
+            cv2.putText(cell, char[:1], (2, height - 4), cv2.FONT_HERSHEY_SIMPLEX,
+                        height / 32, 255, 1, cv2.LINE_AA)
+        cells.append(cell)
+    return np.concatenate(cells, axis=1) if cells else np.zeros((height, 0), np.uint8)
+
+
+def grid(images, labels: Sequence[str] | None = None, cols: int | None = None,
+         pad: int = 2, scale: int = 1) -> Image.Image:
+    """Tile ink-high images into one black-on-white picture, captioned if labels are given."""
+    arr = to_uint8(images)
+    n, h, w = arr.shape
+    if scale > 1:
+        arr = np.stack([cv2.resize(a, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST)
+                        for a in arr]) if n else arr.reshape(0, h * scale, w * scale)
+        h, w = h * scale, w * scale
+    cols = cols or max(1, int(np.ceil(np.sqrt(max(n, 1)))))
+    rows = max(1, int(np.ceil(n / cols)))
+    cap_h = 0 if labels is None else max(12, min(24, h // 3))
+    cell_h, cell_w = h + cap_h + pad, w + pad
+    canvas = np.zeros((rows * cell_h + pad, cols * cell_w + pad), np.uint8)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        y, x = pad + r * cell_h, pad + c * cell_w
+        canvas[y:y + h, x:x + w] = arr[i]
+        if labels is not None:
+            cap = caption(str(labels[i]), cap_h)[:, :w]
+            canvas[y + h:y + h + cap_h, x:x + cap.shape[1]] = np.maximum(
+                canvas[y + h:y + h + cap_h, x:x + cap.shape[1]], cap)
+    return Image.fromarray(255 - canvas)
+
+
+def strip(images, pad: int = 2, scale: int = 1) -> Image.Image:
+    """One row of images, e.g. an interpolation from one kana to another."""
+    return grid(images, cols=len(to_uint8(images)), pad=pad, scale=scale)
+
+
+def save_atomic(picture: Image.Image, path: str | os.PathLike, **kwargs) -> Path:
+    """Save a picture through a temporary file, so a crash never leaves half a PNG."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fmt = kwargs.pop("format", None) or Image.registered_extensions().get(path.suffix.lower())
+    picture.save(tmp, format=fmt, **kwargs)
+    os.replace(tmp, path)
+    return path
+
+
+def save_gif(images, path: str | os.PathLike, scale: int = 2, duration_ms: int = 120,
+             bounce: bool = True) -> Path:
+    """An animated GIF of the frames (black on white), played forward then back."""
+    frames = [Image.fromarray(f) for f in ink_to_paper(images)]
+    if scale > 1:
+        frames = [f.resize((f.width * scale, f.height * scale), Image.NEAREST) for f in frames]
+    if bounce and len(frames) > 2:
+        frames = frames + frames[-2:0:-1]
+    first, rest = frames[0], frames[1:]
+    return save_atomic(first, path, format="GIF", save_all=True, append_images=rest,
+                       duration=duration_ms, loop=0)
