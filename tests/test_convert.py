@@ -141,6 +141,44 @@ def test_non_kana_records_are_dropped_and_counted(tmp_path):
                             "small kana": 1, "symbol or other": 1, "blank image": 1}
 
 
+def test_worker_chunks_equal_prepare_record_by_record(two_files, tmp_path):
+    """The batched worker keeps, labels and prepares exactly what a per-record loop would."""
+    from kana_keras import etl
+    from kana_keras.kana import kana_classes
+    from kana_keras.preprocess import prepare
+
+    chars = ["あ", "亜", "い", "０", "う", "ア", "え"] * 3
+    records = [etl_writer.g_record(levels_of(None if i % 5 == 4 else c), jis(c), sheet=1 + i % 4)
+               for i, c in enumerate(chars)]
+    etl_writer.write_file(tmp_path / "ETL8G_01", records)
+    classes = kana_classes("hiragana")
+    for path in (tmp_path / "ETL8G_01", two_files / "ETL8G_02"):
+        expected, dropped = [], {}
+        for chunk in etl.iter_chunks(path, chunk_records=64):
+            for image, label, sheet in zip(chunk.images, chunk.labels, chunk.sheets):
+                reason = convert.drop_reason(str(label), set(classes))
+                if reason is None:
+                    try:
+                        expected.append((prepare(image, 24, ink="high"),
+                                         classes.index(label), sheet))
+                        continue
+                    except ValueError:
+                        reason = "blank image"
+                dropped[reason] = dropped.get(reason, 0) + 1
+        got = list(convert._file_chunks(0, str(path), 24, classes, 64))
+        images = np.concatenate([m[4] for m in got if m[0] == "chunk"])
+        labels = np.concatenate([m[5] for m in got if m[0] == "chunk"])
+        sheets = np.concatenate([m[6] for m in got if m[0] == "chunk"])
+        assert len(images) == len(expected) > 0
+        np.testing.assert_array_equal(images, np.stack([e[0] for e in expected]))
+        assert labels.tolist() == [e[1] for e in expected]
+        assert sheets.tolist() == [e[2] for e in expected]
+        assert got[-1][0] == "done" and got[-1][3]["dropped"] == dropped
+        if path.parent == tmp_path:  # the small file has every kind of drop
+            assert set(dropped) == {"blank image", "kanji", "digit",
+                                    "katakana not in this class set"}
+
+
 def test_sources_without_any_kana_of_the_set_are_an_error(tmp_path):
     records = [etl_writer.g_record(levels_of("亜"), jis("亜"), sheet=1),
                etl_writer.g_record(levels_of("ア"), jis("ア"), sheet=2)]

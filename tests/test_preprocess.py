@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 
 from kana_keras import kanjivg
-from kana_keras.preprocess import PREPROCESS_PARAMS, prepare, stroke_width
+from kana_keras import preprocess
+from kana_keras.preprocess import PREPROCESS_PARAMS, prepare, prepare_batch, stroke_width
 
 KANA = "あぬばふり"   # loops, dakuten, separate dots, a tall one
 SIZE = 64
@@ -132,6 +133,102 @@ def test_thin_strokes_get_the_floor_thick_ones_stay(clean):
     floor = PREPROCESS_PARAMS["min_stroke"] * SIZE
     assert stroke_width(thin) >= 0.7 * floor
     assert stroke_width(thick) > stroke_width(thin)
+
+
+def etl_like_records(rng, n: int, shape=(127, 128)) -> np.ndarray:
+    """Varied ink-high records: 4-bit levels x17 like ETL8G/9G, faint ETL4-like ones (levels
+    0..3), pressure gradients, specks, thin and thick pens, tiny and edge-touching kana,
+    and the empty kinds (all paper, one grey level, a single dot, noise only)."""
+    h, w = shape
+    out = np.zeros((n, h, w), np.uint8)
+    chars = [c for c in "あいうえおかきくけこさしすせそばぱふりゑヲンヴ" if kanjivg.has_strokes(c)]
+    for i in range(n):
+        kind = i % 12
+        if kind == 0:
+            continue  # blank record: all paper
+        if kind == 1:
+            out[i] = rng.integers(1, 255)  # a single grey level everywhere
+            continue
+        if kind == 2:
+            out[i, rng.integers(h), rng.integers(w)] = 17 * rng.integers(1, 16)  # one dot
+            continue
+        if kind == 3:
+            out[i] = rng.integers(0, 2, (h, w)) * 17  # noise of one level only
+            continue
+        box = rng.uniform(0.15, 1.0)
+        offset = rng.uniform(-0.25, 0.25, 2) if kind == 4 else (0.0, 0.0)
+        ink = render(chars[i % len(chars)], thick=int(rng.integers(1, 7)), box=box,
+                     offset=offset, shape=shape)
+        if kind in (5, 6):  # faint ETL4: levels 0..3 of 15
+            ink = (ink.astype(np.float32) / 255 * rng.integers(1, 4)).round().astype(np.uint8) * 17
+        elif kind == 7:  # pen pressure fading across the sheet
+            ink = (ink * np.linspace(rng.uniform(0.1, 0.5), 1, w)[None, :]).astype(np.uint8)
+        elif kind == 8:  # dust specks and a faint paper texture
+            for _ in range(4):
+                cv2.circle(ink, (int(rng.integers(w)), int(rng.integers(h))), 1, 255, -1)
+            ink = np.maximum(ink, rng.integers(0, 2, ink.shape).astype(np.uint8) * 17)
+        else:
+            ink = (ink // 17) * 17  # 16 levels, as ETL8G stores them
+        out[i] = ink
+    return out
+
+
+@pytest.mark.parametrize("shape, size", [((127, 128), 64), ((76, 72), 32), ((63, 64), 48)])
+def test_prepare_batch_is_prepare_bit_for_bit(shape, size):
+    images = etl_like_records(np.random.default_rng(size), 96, shape)
+    out, problems = prepare_batch(images, size, ink="high")
+    assert out.shape == (len(images), size, size) and out.dtype == np.uint8
+    refused = 0
+    for i, image in enumerate(images):
+        try:
+            expected = prepare(image, size, ink="high")
+        except ValueError as exc:  # a blank record: the same message, no picture
+            refused += 1
+            assert problems[i] == str(exc) and "empty" in problems[i], i
+            assert not out[i].any()
+            continue
+        assert problems[i] is None, (i, problems[i])
+        np.testing.assert_array_equal(out[i], expected, err_msg=f"record {i}")
+    # the set really holds both kinds (all paper and one-level records are always refused)
+    assert 2 * len(images) // 12 <= refused < len(images) // 2
+
+
+def test_stretch_tables_match_the_per_image_arithmetic():
+    """The chunk-wide stretch against the plain one-image form (np.searchsorted on the
+    cumulative histogram, a float32 table)."""
+    rng = np.random.default_rng(1)
+    hists = rng.integers(0, 40, (200, 256)) * (rng.random((200, 256)) < 0.1)
+    hists[:, 0] += rng.integers(0, 20000, 200)
+    hists[:5] = 0
+    hists[np.arange(5), rng.integers(0, 256, 5)] = 500  # one level only
+    luts, problems = preprocess._stretch_luts(hists, min_contrast=1)
+    for hist, lut, problem in zip(hists, luts, problems):
+        cum = np.cumsum(hist)
+        n = int(cum[-1])
+        lo = int(np.searchsorted(cum, n // 2))
+        hi = int(np.searchsorted(cum, n - max(int(0.002 * n), 3)))
+        if hi - lo < 1:
+            hi = int(np.searchsorted(cum, n))
+        if hi == lo:
+            assert problem is not None and "single level" in problem
+            continue
+        assert problem is None
+        levels = np.arange(256, dtype=np.float32)
+        np.testing.assert_array_equal(
+            lut, np.clip((levels - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8))
+    assert sum(p is not None for p in problems) >= 5
+
+
+def test_prepare_batch_takes_lists_and_refuses_other_ink():
+    images = etl_like_records(np.random.default_rng(3), 12)
+    odd = [images[5], images[6][:60, :90], np.zeros((2, 50), np.uint8), images[0]]
+    out, problems = prepare_batch(odd, 32)
+    np.testing.assert_array_equal(out[0], prepare(images[5], 32, ink="high"))
+    np.testing.assert_array_equal(out[1], prepare(images[6][:60, :90], 32, ink="high"))
+    assert "too small" in problems[2] and "empty" in problems[3]
+    assert prepare_batch(images[:0], 32)[0].shape == (0, 32, 32)
+    with pytest.raises(ValueError, match="ink='high'"):
+        prepare_batch(images, 32, ink="auto")
 
 
 # ---------------------------------------------------------------------------------------
