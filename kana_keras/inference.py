@@ -1,0 +1,393 @@
+"""The Python API people (and the demo) use: sample, reconstruct, interpolate, write, recognize.
+
+Plain, tested functions over a trained weights folder. Images in are anything PIL or numpy
+can hold (any size, mode, polarity; a Gradio Sketchpad value too); images out are uint8,
+black ink on white paper, the way people look at handwriting. Unusable input (an empty
+canvas, something that is not an image, a character the model does not know) raises a
+``ValueError`` whose message can be shown to a user as it is.
+
+Example:
+    >>> gen = KanaGenerator.load("weights")
+    >>> grid = gen.sample(16, kana="あいう", seed=0)
+    >>> prepared, reconstruction = gen.reconstruct("photo_of_my_a.jpg")
+    >>> gen.recognize("photo_of_my_a.jpg")       # [("あ", 0.97), ("お", 0.01), ...]
+    >>> line = gen.write("ありがとう", seed=3)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from kana_keras import kana as kana_mod
+from kana_keras import preprocess
+from kana_keras.images import to_uint8
+from kana_keras.model import load_vae
+from kana_keras.recognizer import has_recognizer, load_recognizer
+
+#: Small kana are written as their large class, scaled down and set low in the cell.
+SMALL_KANA = {s: l for s, l in zip("ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ",
+                                   "あいうえおつやゆよわアイウエオツヤユヨワカケ")}
+SMALL_SCALE = 0.62
+LONG_VOWEL = "ー"
+SPACES = " \u3000"
+#: ``write`` draws one careful person: a latent style a little closer to the mean.
+WRITE_TEMPERATURE = 0.8
+
+
+class NoRecognizerError(ValueError):
+    """The weights folder holds no recognizer, so there is nothing to recognise with."""
+
+
+class Reconstruction(tuple):
+    """(prepared, reconstruction), both uint8 black-on-white; ``.kana`` is the class used."""
+
+    def __new__(cls, prepared, reconstruction, kana=None):
+        self = super().__new__(cls, (prepared, reconstruction))
+        self.kana = kana
+        return self
+
+    @property
+    def prepared(self):
+        return self[0]
+
+    @property
+    def reconstruction(self):
+        return self[1]
+
+
+def to_paper(images) -> np.ndarray:
+    """Ink-high float/uint8 (N, S, S[, 1]) → uint8 black ink on white."""
+    return 255 - to_uint8(images)
+
+
+def _image_input(image):
+    """A Gradio Sketchpad/ImageEditor value → its drawing; anything else passes through."""
+    if isinstance(image, dict):
+        for layer in image.get("layers") or []:
+            if layer is not None and np.asarray(layer).ndim == 3 and \
+                    np.asarray(layer).shape[-1] == 4 and np.asarray(layer)[..., 3].max() > 0:
+                return layer
+        for key in ("composite", "background"):
+            if image.get(key) is not None:
+                return image[key]
+        raise ValueError("the canvas is empty: draw a kana first")
+    if isinstance(image, str) and len(image) == 1:
+        raise ValueError(f"expected an image, got the character {image!r}")
+    return image
+
+
+class KanaGenerator:
+    """A trained KanaVAE (and, if present, the recognizer beside it) behind a small API."""
+
+    def __init__(self, vae, config: dict, recognizer=None, weights_dir=None):
+        self.vae = vae
+        self.config = config
+        self.recognizer = recognizer
+        self.weights_dir = Path(weights_dir) if weights_dir is not None else None
+        self.classes: list[str] = list(config["classes"])
+        self.image_size: int = int(vae.image_size)
+        self.latent_dim: int = int(vae.latent_dim)
+        self.conditional: bool = bool(vae.conditional)
+        self._index = {c: i for i, c in enumerate(self.classes)}
+        self._soft_decoder = None
+        self._warm_up()
+
+    @classmethod
+    def load(cls, weights_dir="weights") -> "KanaGenerator":
+        """Load kana_vae.* (required) and recognizer.* (optional) from one folder."""
+        weights_dir = Path(weights_dir)
+        if not weights_dir.is_dir():
+            raise FileNotFoundError(f"{weights_dir}: no such weights folder "
+                                    "(train one with `python -m kana_keras.fit`)")
+        vae, config = load_vae(weights_dir)
+        recognizer = load_recognizer(weights_dir) if has_recognizer(weights_dir) else None
+        if recognizer is not None and list(recognizer.classes) != list(config["classes"]):
+            missing = set(config["classes"]) - set(recognizer.classes)
+            if missing:
+                raise ValueError(f"{weights_dir}: the recognizer does not know the VAE's classes "
+                                 f"{''.join(sorted(missing))}")
+        return cls(vae, config, recognizer, weights_dir)
+
+    # === Decoding, compiled once ===
+
+    def _decoder_inputs(self, z, labels):
+        z = np.asarray(z, np.float32).reshape(-1, self.latent_dim)
+        if not self.conditional:
+            return z
+        return [z, np.asarray(labels, np.int32).reshape(-1, 1)]
+
+    def _decode(self, z, labels=None) -> np.ndarray:
+        """(N, latent) → float (N, S, S, 1) through the compiled predict function."""
+        if len(z) == 0:
+            return np.zeros((0, self.image_size, self.image_size, 1), np.float32)
+        out = self.vae.decoder.predict_on_batch(self._decoder_inputs(z, labels))
+        return np.asarray(out, np.float32)
+
+    def _encode(self, images, labels=None):
+        x = np.asarray(images, np.float32)
+        if x.ndim == 3:
+            x = x[..., None]
+        inputs = x if not self.conditional else [x, np.asarray(labels, np.int32).reshape(-1, 1)]
+        z_mean, z_log_var = self.vae.encoder.predict_on_batch(inputs)
+        return np.asarray(z_mean), np.asarray(z_log_var)
+
+    def _warm_up(self) -> None:
+        """Trace the predict functions at load, so the first user request is fast."""
+        for n in (16, 1):
+            z = np.zeros((n, self.latent_dim), np.float32)
+            self._decode(z, np.zeros(n, np.int32))
+        self._encode(np.zeros((1, self.image_size, self.image_size), np.float32), [0])
+
+    # === Inputs ===
+
+    def _labels_for(self, kana, n: int | None = None) -> np.ndarray:
+        """'あ', 'あいう', ['あ', 'い'] or class indices → int32 indices (unknown → ValueError)."""
+        if isinstance(kana, str):
+            chars = [c for c in kana if c not in SPACES]
+        elif isinstance(kana, (int, np.integer)):
+            chars = [int(kana)]
+        else:
+            chars = list(kana)
+        if not chars:
+            raise ValueError("no kana given: pass one or more characters the model knows")
+        out, unknown = [], []
+        for c in chars:
+            if isinstance(c, (int, np.integer)):
+                if not 0 <= int(c) < len(self.classes):
+                    raise ValueError(f"class index {c} out of range 0..{len(self.classes) - 1}")
+                out.append(int(c))
+            elif c in self._index:
+                out.append(self._index[c])
+            else:
+                unknown.append(str(c))
+        if unknown:
+            raise ValueError(self._unknown_message(unknown))
+        labels = np.asarray(out, np.int32)
+        return np.resize(labels, n) if n is not None else labels
+
+    def _unknown_message(self, unknown) -> str:
+        shown = ", ".join(repr(u) for u in dict.fromkeys(unknown))
+        return (f"unknown character(s) {shown}: this model knows {len(self.classes)} kana "
+                f"({''.join(self.classes[:5])}…{''.join(self.classes[-3:])})")
+
+    def prepare(self, image, size: int | None = None) -> np.ndarray:
+        """Any picture of one kana → the model's view: uint8 (S, S), ink high."""
+        return preprocess.prepare(_image_input(image), size=size or self.image_size, ink="auto")
+
+    def _guess_label(self, ink_high: np.ndarray, raw=None) -> int:
+        """The class of a prepared image: the recognizer's top-1, else best reconstruction."""
+        if self.recognizer is not None:
+            size = self.recognizer.image_size
+            if ink_high.shape[0] == size:
+                view = ink_high
+            elif raw is not None:
+                view = self.prepare(raw, size)
+            else:
+                view = cv2.resize(ink_high, (size, size), interpolation=cv2.INTER_AREA)
+            return int(self.recognizer.predict(view)[0])
+        # analysis by synthesis: the class whose decoder redraws this image best
+        n = len(self.classes)
+        x = np.repeat(ink_high[None].astype(np.float32) / 255.0, n, axis=0)
+        labels = np.arange(n, dtype=np.int32)
+        z_mean, _ = self._encode(x, labels)
+        recon = self._decode(z_mean, labels)[..., 0]
+        return int(np.argmin(((recon - x) ** 2).sum(axis=(1, 2))))
+
+    # === The API ===
+
+    def sample(self, n: int = 16, kana=None, seed=None, temperature: float = 1.0) -> np.ndarray:
+        """``n`` new kana from the prior (of the given classes, cycled): uint8 (n, S, S)."""
+        n = int(n)
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        if not np.isfinite(temperature) or temperature < 0:
+            raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
+        rng = np.random.default_rng(seed)
+        if kana is not None and not self.conditional:
+            raise ValueError("this model is unconditional (the blog preset): it cannot draw a "
+                             "chosen kana; call sample() without kana")
+        labels = None
+        if self.conditional:
+            labels = self._labels_for(kana, n) if kana is not None else \
+                rng.integers(0, len(self.classes), n).astype(np.int32)
+        z = rng.standard_normal((n, self.latent_dim)).astype(np.float32) * float(temperature)
+        return to_paper(self._decode(z, labels))
+
+    def sample_labels(self, n: int, kana=None, seed=None) -> list[str]:
+        """The kana ``sample(n, kana, seed)`` draws, in order (for captions)."""
+        rng = np.random.default_rng(seed)
+        if not self.conditional:
+            return [""] * n
+        labels = self._labels_for(kana, n) if kana is not None else \
+            rng.integers(0, len(self.classes), n)
+        return [self.classes[i] for i in labels]
+
+    def reconstruct(self, image, kana=None) -> Reconstruction:
+        """Prepare, encode (mean), decode → (prepared, reconstruction), uint8 black on white.
+
+        A conditional model needs the class: ``kana`` if given, else the recognizer's top-1,
+        else the class whose decoder redraws the image best. It is in ``result.kana``.
+        """
+        raw = _image_input(image)
+        prepared = self.prepare(raw)
+        label = None
+        if self.conditional:
+            label = int(self._labels_for(kana)[0]) if kana is not None else \
+                self._guess_label(prepared, raw)
+        x = prepared[None].astype(np.float32) / 255.0
+        z_mean, _ = self._encode(x, [label] if label is not None else None)
+        recon = self._decode(z_mean, [label] if label is not None else None)
+        return Reconstruction(255 - prepared, to_paper(recon)[0],
+                              self.classes[label] if label is not None else None)
+
+    def encode_style(self, image, kana=None) -> np.ndarray:
+        """The latent code (z mean) of a drawing: its writer's style once the class is known."""
+        raw = _image_input(image)
+        prepared = self.prepare(raw)
+        label = None
+        if self.conditional:
+            label = int(self._labels_for(kana)[0]) if kana is not None else \
+                self._guess_label(prepared, raw)
+        z_mean, _ = self._encode(prepared[None].astype(np.float32) / 255.0,
+                                 [label] if label is not None else None)
+        return z_mean[0]
+
+    def _endpoint(self, item):
+        """A kana character or an image → (z, class index or None)."""
+        if isinstance(item, str) and len(item) == 1 and not Path(item).exists():
+            if not self.conditional:
+                raise ValueError("this model is unconditional (the blog preset): interpolate "
+                                 "between two images, not two characters")
+            return np.zeros(self.latent_dim, np.float32), int(self._labels_for(item)[0])
+        raw = _image_input(item)
+        prepared = self.prepare(raw)
+        label = self._guess_label(prepared, raw) if self.conditional else None
+        z_mean, _ = self._encode(prepared[None].astype(np.float32) / 255.0,
+                                 [label] if label is not None else None)
+        return z_mean[0], label
+
+    def _soft_decode(self, z: np.ndarray, class_vectors: np.ndarray) -> np.ndarray:
+        """Decode with a blended class embedding (the decoder's layers after its class input)."""
+        import keras
+
+        decoder = self.vae.decoder
+        names = [layer.name for layer in decoder.layers]
+        cond = decoder.get_layer("class")
+        if self._soft_decoder is None:
+            start = names.index("class") + 1
+            inp = keras.Input((self.latent_dim + cond.embedding_dim,))
+            x = inp
+            for layer in decoder.layers[start:]:
+                x = layer(x)
+            self._soft_decoder = keras.Model(inp, x)
+        h = np.concatenate([z, class_vectors], axis=1).astype(np.float32)
+        return np.asarray(self._soft_decoder.predict_on_batch(h), np.float32)
+
+    def interpolate(self, a, b, steps: int = 8) -> np.ndarray:
+        """``steps`` images morphing a into b (kana characters or images): uint8 (steps, S, S).
+
+        Latent codes are blended linearly; for a conditional model the class embeddings too,
+        so あ → お passes through shapes between the two.
+        """
+        steps = int(steps)
+        if steps < 2:
+            raise ValueError(f"steps must be at least 2, got {steps}")
+        (za, la), (zb, lb) = self._endpoint(a), self._endpoint(b)
+        t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+        z = (1 - t) * za[None] + t * zb[None]
+        if not self.conditional:
+            return to_paper(self._decode(z))
+        if la == lb:
+            return to_paper(self._decode(z, np.full(steps, la, np.int32)))
+        try:
+            table = np.asarray(self.vae.decoder.get_layer("class").embedding.embeddings)
+            vectors = (1 - t) * table[la][None] + t * table[lb][None]
+            return to_paper(self._soft_decode(z, vectors))
+        except (ValueError, AttributeError):  # a decoder not built as one chain: switch halfway
+            labels = np.where(t[:, 0] < 0.5, la, lb).astype(np.int32)
+            return to_paper(self._decode(z, labels))
+
+    def write(self, text: str, style=None, seed=None) -> np.ndarray:
+        """``text`` in one consistent synthetic handwriting: uint8 (rows*S, cols*S), black on white.
+
+        ``style``: None (a writer drawn from ``seed``), a drawing of one kana (its encoded
+        style is kept, the class changes), or a latent vector. Spaces are blank cells,
+        newlines start a row, small kana (ゃ, ッ...) are their large class scaled down, ー is
+        drawn as a stroke. Other characters raise a ValueError naming them.
+        """
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a string, got {type(text).__name__}")
+        if not text.strip():
+            raise ValueError("no text to write: type some kana, e.g. ありがとう")
+        if not self.conditional:
+            raise ValueError("this model is unconditional (the blog preset): it cannot write "
+                             "chosen kana; use the default preset's weights")
+        unknown = [c for c in text if c not in self._index and c not in SMALL_KANA
+                   and c != LONG_VOWEL and c not in SPACES and c != "\n"]
+        if unknown:
+            raise ValueError(self._unknown_message(unknown))
+        if style is None:
+            rng = np.random.default_rng(seed)
+            z = rng.standard_normal(self.latent_dim).astype(np.float32) * WRITE_TEMPERATURE
+        elif isinstance(style, np.ndarray) and style.ndim == 1 and style.size == self.latent_dim:
+            z = style.astype(np.float32)
+        else:
+            z = self.encode_style(style)
+        rows = text.split("\n")
+        cells = [[c for c in row] for row in rows]
+        drawn = [c for row in cells for c in row
+                 if c in self._index or c in SMALL_KANA]
+        labels = np.asarray([self._index[SMALL_KANA.get(c, c)] for c in drawn], np.int32)
+        glyphs = list(self._decode(np.repeat(z[None], len(labels), 0), labels)[..., 0])
+        s = self.image_size
+        ink = max([0.6] + [float(g.max()) for g in glyphs])
+        width = _mean_stroke_width(glyphs, s)
+        cols = max(len(row) for row in cells)
+        page = np.zeros((len(cells) * s, max(cols, 1) * s), np.float32)
+        it = iter(glyphs)
+        for r, row in enumerate(cells):
+            for c, ch in enumerate(row):
+                cell = page[r * s:(r + 1) * s, c * s:(c + 1) * s]
+                if ch in SPACES:
+                    continue
+                if ch == LONG_VOWEL:
+                    y = s // 2
+                    cv2.line(cell, (int(s * 0.15), y), (int(s * 0.85), y + int(s * 0.02)), ink,
+                             max(1, int(round(width))), cv2.LINE_AA)
+                    continue
+                glyph = next(it)
+                if ch in SMALL_KANA:
+                    k = int(round(s * SMALL_SCALE))
+                    small = cv2.resize(glyph, (k, k), interpolation=cv2.INTER_AREA)
+                    x0 = (s - k) // 2 - int(0.05 * s)
+                    cell[s - k:s, max(0, x0):max(0, x0) + k] = small
+                else:
+                    cell[:] = glyph
+        return 255 - to_uint8(page)[0]
+
+    def recognize(self, image, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` most likely kana of a picture with calibrated probabilities."""
+        if self.recognizer is None:
+            where = self.weights_dir or "the weights folder"
+            raise NoRecognizerError(
+                f"no recognizer in {where}: train one with "
+                f"`python -m kana_keras.recognizer --out {where}`")
+        k = int(k)
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        prepared = self.prepare(image, self.recognizer.image_size)
+        return self.recognizer.top_k(prepared, min(k, len(self.recognizer.classes)))
+
+
+def _mean_stroke_width(glyphs, s: int) -> float:
+    """Stroke width (pixels) of the drawn kana, so ー matches the hand around it."""
+    widths = []
+    for g in glyphs:
+        mask = (g > 0.35).astype(np.uint8) * 255
+        if mask.any():
+            widths.append(preprocess.stroke_width(mask))
+    # a blurry model's blobs would give a slab: keep it to a plausible pen
+    return float(np.clip(np.median(widths), 1.0, 0.1 * s)) if widths else 0.06 * s

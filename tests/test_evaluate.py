@@ -1,0 +1,112 @@
+"""evaluate: each metric on constructed cases, then the whole report on a tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from kana_keras import evaluate as E
+
+
+def test_perfect_reconstruction_scores_zero():
+    rng = np.random.default_rng(0)
+    x = rng.random((5, 8, 8, 1))
+    zero = np.zeros((5, 3))
+    m = E.per_image_losses(x, x, x, zero, zero)
+    assert m["reconstruction_mse"] == 0 and m["reconstruction_loss"] == 0
+    assert m["kl_loss"] == 0 and m["loss"] == 0
+    # one pixel off by 1 in one image of five: loss 1/5 per image; KL of N(1, 1) is 0.5 per dim
+    y = x.copy()
+    y[0, 0, 0, 0] += 1.0
+    m = E.per_image_losses(x, y, y, np.ones((5, 3)), zero, beta=2.0)
+    assert m["reconstruction_loss"] == pytest.approx(0.2)
+    assert m["reconstruction_mse"] == pytest.approx(1 / (5 * 64))
+    assert m["kl_loss"] == pytest.approx(1.5)
+    assert m["loss"] == pytest.approx(0.2 + 2 * 1.5)
+
+
+def test_judge_accuracy_with_a_fake_recognizer():
+    classes = ["あ", "い", "へ", "ヘ"]
+    images = np.zeros((6, 4, 4))
+    targets = np.array([0, 0, 1, 1, 2, 3])
+    answers = np.array([0, 1, 1, 1, 3, 2])     # one wrong; へ/ヘ swapped count as right
+    m = E.judge_accuracy(lambda imgs: answers[:len(imgs)], images, targets, classes)
+    assert m["accuracy"] == pytest.approx(5 / 6)
+    assert m["per_class"] == {"あ": 0.5, "い": 1.0, "へ": 1.0, "ヘ": 1.0}
+    assert m["count"] == 6
+
+
+def test_mean_pairwise_distance_on_known_points():
+    pts = np.array([[0.0, 0.0], [3.0, 4.0]])
+    assert E.mean_pairwise_distance(pts) == pytest.approx(5.0)
+    tri = np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]])
+    assert E.mean_pairwise_distance(tri) == pytest.approx((5 + 10 + 5) / 3)
+    assert E.mean_pairwise_distance(pts[:1]) == 0.0
+
+
+def test_diversity_of_a_constant_generator_is_zero_and_of_real_data_one():
+    rng = np.random.default_rng(0)
+    real = rng.random((40, 8, 8))
+    labels = np.repeat(np.arange(4), 10)
+    constant = np.repeat(real[:1], 40, axis=0)
+    assert E.diversity_ratio(constant, labels, real, labels)["ratio"] == pytest.approx(0.0)
+    same = E.diversity_ratio(real, labels, real, labels)
+    assert same["ratio"] == pytest.approx(1.0) and len(same["per_class"]) == 4
+    noisy = E.diversity_ratio(real * 3, labels, real, labels)["ratio"]
+    assert noisy == pytest.approx(3.0)
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(500, 6))
+    a -= a.mean(axis=0)
+    assert E.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    shifted = a + np.array([2.0, 0, 0, 0, 0, 0])
+    assert E.frechet_distance(a, shifted) == pytest.approx(4.0, rel=1e-6)  # |mu shift|^2
+    scaled = a * 2.0    # same mean; trace term: sum (s_a - s_b)^2 over eigenvalues
+    w = np.linalg.eigvalsh(np.cov(a, rowvar=False))
+    assert E.frechet_distance(a, scaled) == pytest.approx(float(((np.sqrt(w) - 2 * np.sqrt(w)) ** 2).sum()), rel=1e-4)
+
+
+def test_judge_view_cleans_haze_and_keeps_empty_images_empty():
+    haze = np.full((2, 16, 16), 0.1, np.float32)
+    haze[0, 4:12, 7:9] = 0.8                      # a soft stroke on a grey haze
+    seen = E.judge_view(haze, 32)
+    assert seen.shape == (2, 32, 32) and seen.dtype == np.uint8
+    assert seen[0].max() > 200 and (seen[0] == 0).mean() > 0.5   # haze gone, stroke kept
+    assert not seen[1].any()                                     # nothing to see: stays empty
+
+
+def test_table_shows_present_metrics_only():
+    result = {"test": {"reconstruction_mse": 0.01, "reconstruction_loss": 12.0, "kl_loss": 3.0},
+              "samples_recognised": {"accuracy": 0.975}, "reconstructions_recognised": {"accuracy": 0.99},
+              "diversity": {"ratio": 0.9}, "kana_fid": 1.5}
+    text = E.table({"default": result, "blog": dict(result, samples_recognised={})})
+    assert "| samples recognised (target ≥ 97 %) | 97.5% | – |" in text
+    assert "realistic" not in text
+
+
+@pytest.mark.slow
+def test_evaluate_writes_a_report_for_a_tiny_model(tiny_cache, tmp_path):
+    from test_inference import make_weights
+
+    weights = make_weights(tiny_cache, tmp_path / "weights")
+    blog = make_weights(tiny_cache, tmp_path / "blog", conditional=False, recognizer=False)
+    report = E.evaluate(weights, blog_weights=blog, data=str(tiny_cache), out_dir=tmp_path / "report",
+                        recognizer_dir=weights, samples_per_class=2, realistic_per_class=1,
+                        realistic_long_side=96, progress=False)
+    default, unconditional = report["results"]["default"], report["results"]["blog"]
+    assert 0 <= default["samples_recognised"]["accuracy"] <= 1
+    assert len(default["samples_recognised"]["per_class"]) == 146
+    assert default["test"]["images"] == default["test_images"] > 0
+    assert default["realistic"]["count"] == 146
+    assert "samples_legible" in unconditional and "samples_recognised" not in unconditional
+    saved = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
+    assert saved["results"]["default"]["kana_fid"] == pytest.approx(default["kana_fid"])
+    md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    assert "| metric | default | blog |" in md
+    for name in ("default_samples.png", "blog_samples.png", "default_reconstructions.png",
+                 "realistic.png"):
+        assert (tmp_path / "report" / name).stat().st_size > 0

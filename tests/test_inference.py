@@ -1,0 +1,174 @@
+"""inference: every KanaGenerator method on a tiny trained model, and its errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kana_keras import photos
+from kana_keras.inference import KanaGenerator, NoRecognizerError
+
+TINY_VAE = dict(image_size=32, latent_dim=4, encoder_filters=(8, 16), decoder_filters=(16, 8),
+                hidden_dim=32, embedding_dim=4)
+
+
+def make_weights(cache_path, out, conditional=True, recognizer=True):
+    """A tiny VAE trained one epoch on the cache (and an untrained recognizer) in out/."""
+    import keras
+
+    from kana_keras import recognizer as R
+    from kana_keras.cache import Cache
+    from kana_keras.model import KanaVAE, save_vae
+
+    cache = Cache.open(cache_path)
+    x = np.asarray(cache.images("train"), np.float32)[..., None] / 255.0
+    y = np.asarray(cache.labels("train"), np.int32)
+    keras.utils.set_random_seed(0)
+    vae = KanaVAE(num_classes=len(cache.classes), conditional=conditional, **TINY_VAE)
+    vae.compile(optimizer=keras.optimizers.Adam(2e-3))
+    vae.fit(x, y, batch_size=64, epochs=1, verbose=0)
+    save_vae(vae, out, cache.classes)
+    if recognizer:
+        net = R.build_recognizer(len(cache.classes), cache.image_size)
+        R.save_recognizer(R.Recognizer(net, cache.classes, 1.5), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def gen(tiny_cache, tmp_path_factory):
+    return KanaGenerator.load(make_weights(tiny_cache, tmp_path_factory.mktemp("weights")))
+
+
+def drawing(char="あ", seed=0, size=200):
+    """A Sketchpad-like RGBA layer of a kana."""
+    rng = np.random.default_rng(seed)
+    return photos.canvas_layer(photos.stroke_glyph(char, rng, 256, 10), rng, size)
+
+
+def test_load_reports_classes_and_size(gen):
+    assert gen.image_size == 32 and len(gen.classes) == 146 and gen.classes[0] == "あ"
+    assert gen.recognizer is not None
+
+
+def test_sample_shapes_determinism_and_classes(gen):
+    a = gen.sample(6, seed=1)
+    assert a.shape == (6, 32, 32) and a.dtype == np.uint8
+    assert np.array_equal(a, gen.sample(6, seed=1))
+    assert not np.array_equal(a, gen.sample(6, seed=2))
+    b = gen.sample(4, kana="あい", seed=0)
+    assert gen.sample_labels(4, kana="あい", seed=0) == list("あいあい")
+    assert np.median(b) > 128                                   # white paper, black ink
+    zero = gen.sample(3, kana="か", seed=0, temperature=0.0)
+    assert np.array_equal(zero[0], zero[1])                     # temperature 0: the mean
+
+
+def test_sample_rejects_bad_requests(gen):
+    with pytest.raises(ValueError, match="'x'"):
+        gen.sample(2, kana="あx")
+    with pytest.raises(ValueError, match="at least 1"):
+        gen.sample(0)
+    with pytest.raises(ValueError, match="temperature"):
+        gen.sample(2, temperature=-1)
+
+
+@pytest.mark.parametrize("convert", [
+    lambda a: a,                                                # RGBA numpy layer
+    lambda a: Image.fromarray(a),                               # PIL RGBA
+    lambda a: 255 - a[..., 3],                                  # grey, black on white
+    lambda a: a[..., 3] > 0,                                    # bool mask, ink True
+    lambda a: {"background": None, "layers": [a], "composite": None},   # gradio Sketchpad
+])
+def test_reconstruct_accepts_anything_an_image_can_be(gen, convert):
+    result = gen.reconstruct(convert(drawing()))
+    prepared, recon = result
+    assert prepared.shape == recon.shape == (32, 32)
+    assert prepared.dtype == recon.dtype == np.uint8
+    assert prepared.min() < 100 and np.median(prepared) == 255  # black ink on white
+    assert result.kana in gen.classes
+
+
+def test_reconstruct_with_a_given_kana_uses_it(gen):
+    assert gen.reconstruct(drawing("い"), kana="い").kana == "い"
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros((50, 50), np.uint8), "empty"),
+    (np.full((50, 50, 3), 255, np.uint8), "empty"),
+    (np.zeros((40, 40, 4), np.uint8), "empty"),
+    ({"background": None, "layers": [], "composite": None}, "empty"),
+    (None, "not an image"),
+    (b"definitely not a png", "not an image"),
+    ("あ", "expected an image"),
+])
+def test_reconstruct_and_recognize_reject_unusable_input(gen, bad, message):
+    with pytest.raises(ValueError, match=message):
+        gen.reconstruct(bad)
+    with pytest.raises(ValueError, match=message):
+        gen.recognize(bad)
+
+
+def test_interpolate_between_kana_and_images(gen):
+    strip = gen.interpolate("あ", "お", steps=5)
+    assert strip.shape == (5, 32, 32) and strip.dtype == np.uint8
+    assert np.array_equal(strip[0], gen.interpolate("あ", "あ", steps=2)[0])  # ends are the kana
+    assert not np.array_equal(strip[0], strip[-1])
+    mixed = gen.interpolate(drawing("か"), "き", steps=3)
+    assert mixed.shape == (3, 32, 32)
+    with pytest.raises(ValueError, match="at least 2"):
+        gen.interpolate("あ", "い", steps=1)
+    with pytest.raises(ValueError, match="'Z'"):
+        gen.interpolate("あ", "Z")
+
+
+def test_write_lays_out_text_in_one_style(gen):
+    line = gen.write("あい う", seed=0)
+    assert line.shape == (32, 4 * 32) and line.dtype == np.uint8
+    assert (line[:, 64:96] == 255).all()                          # the space is blank paper
+    assert np.array_equal(line, gen.write("あい う", seed=0))
+    two = gen.write("あ\nかき", seed=0)
+    assert two.shape == (64, 64) and (two[:32, 32:] == 255).all()
+    small = gen.write("やゃー", seed=0)
+    big_ya, small_ya, bar = small[:, :32], small[:, 32:64], small[:, 64:]
+    assert (small_ya[:10] == 255).all() and (small_ya < 200).any()  # scaled down, set low
+    assert (bar < 160).any() and (bar[:8] == 255).all()             # a horizontal stroke
+    assert (255 - big_ya.astype(int)).sum() > (255 - small_ya.astype(int)).sum()
+    # a drawing as the style: its encoding is kept
+    assert gen.write("あい", style=drawing("う")).shape == (32, 64)
+
+
+def test_write_names_unknown_characters(gen):
+    with pytest.raises(ValueError, match=r"'a', 'b'"):
+        gen.write("aあb")
+    with pytest.raises(ValueError, match="no text"):
+        gen.write("   ")
+
+
+def test_recognize_returns_sorted_probabilities(gen):
+    top = gen.recognize(drawing(), k=5)
+    assert len(top) == 5 and all(k in gen.classes for k, _ in top)
+    probs = [p for _, p in top]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+    with pytest.raises(ValueError, match="k must be"):
+        gen.recognize(drawing(), k=0)
+
+
+def test_without_recognizer_and_unconditional(tiny_cache, tmp_path):
+    gen = KanaGenerator.load(make_weights(tiny_cache, tmp_path / "w", conditional=False,
+                                          recognizer=False))
+    assert gen.recognizer is None
+    with pytest.raises(NoRecognizerError, match="no recognizer in"):
+        gen.recognize(drawing())
+    assert gen.sample(3, seed=0).shape == (3, 32, 32)
+    prepared, recon = gen.reconstruct(drawing())
+    assert recon.shape == (32, 32)
+    assert gen.interpolate(drawing("あ"), drawing("い"), steps=3).shape == (3, 32, 32)
+    with pytest.raises(ValueError, match="unconditional"):
+        gen.sample(2, kana="あ")
+    with pytest.raises(ValueError, match="unconditional"):
+        gen.write("あ")
+
+
+def test_load_missing_folder_is_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such weights folder"):
+        KanaGenerator.load(tmp_path / "nope")

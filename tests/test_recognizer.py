@@ -1,0 +1,121 @@
+"""recognizer: the network, its augmentation, calibration, training on a tiny cache, saving."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kana_keras import recognizer as R
+
+
+def test_build_and_config_round_trip():
+    net = R.build_recognizer(146, 32)
+    out = np.asarray(net(np.zeros((2, 32, 32, 1), "float32")))
+    assert out.shape == (2, 146)
+    assert np.asarray(net.embed(np.zeros((2, 32, 32, 1), "float32"))).shape == (2, net.dense_units)
+    again = R.recognizer_class().from_config(net.get_config())
+    assert json.dumps(again.get_config()) == json.dumps(net.get_config())
+    big = R.build_recognizer(10, 64)  # a stride-2 stem for large inputs: same feature size
+    assert np.asarray(big(np.zeros((1, 64, 64, 1), "float32"))).shape == (1, 10)
+
+
+def test_augment_keeps_a_prepared_looking_image():
+    img = np.zeros((32, 32), np.uint8)
+    img[6:26, 14:18] = 255
+    img[14:18, 6:26] = 200
+    rng = np.random.default_rng(0)
+    outs = [R.augment(img, rng) for _ in range(20)]
+    assert all(o.shape == (32, 32) and o.dtype == np.uint8 and o.max() > 50 for o in outs)
+    assert len({o.tobytes() for o in outs}) == 20          # every copy differs
+    a = R.augment(img, np.random.default_rng(5))
+    assert np.array_equal(a, R.augment(img, np.random.default_rng(5)))
+
+
+def test_expected_calibration_error_on_known_cases():
+    labels = np.array([0, 1, 0, 1])
+    sure_right = np.eye(2)[labels]
+    assert R.expected_calibration_error(sure_right, labels) == pytest.approx(0.0)
+    assert R.expected_calibration_error(sure_right, 1 - labels) == pytest.approx(1.0)
+    # 0.75 confident and right 3 times out of 4: calibrated
+    probs = np.array([[0.75, 0.25]] * 4)
+    assert R.expected_calibration_error(probs, np.array([0, 0, 0, 1])) == pytest.approx(0.0)
+    assert R.expected_calibration_error(probs, np.array([0, 1, 1, 1])) == pytest.approx(0.5)
+
+
+def test_fit_temperature_recovers_the_true_temperature():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 4, (4000, 10))
+    true_t = 2.5
+    p = R.softmax(logits, true_t)
+    labels = np.array([rng.choice(10, p=row) for row in p])
+    assert R.fit_temperature(logits, labels) == pytest.approx(true_t, rel=0.15)
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_cache, tmp_path_factory):
+    out = tmp_path_factory.mktemp("recognizer")
+    metrics = R.train_recognizer(tiny_cache, out, epochs=3, batch_size=64, seed=0,
+                                 photo_pool_size=96, photo_eval=48, progress=False)
+    return out, metrics
+
+
+def test_training_writes_a_loadable_calibrated_recognizer(trained, tiny_cache):
+    from kana_keras.cache import Cache
+
+    out, metrics = trained
+    assert sorted(p.name for p in out.iterdir()) == [R.CONFIG_FILE, R.WEIGHTS_FILE]
+    history = metrics["history"]["loss"]
+    assert history[-1] < history[0]
+    for key in ("test_accuracy", "test_ece_before", "test_ece_after", "temperature",
+                "test_photo_accuracy", "val_accuracy"):
+        assert key in metrics, key
+    assert metrics["temperature"] > 0
+    cache = Cache.open(tiny_cache)
+    test_x, test_y = np.asarray(cache.images("test")), np.asarray(cache.labels("test"))
+    rec = R.load_recognizer(out)
+    assert rec.classes == cache.classes and rec.image_size == cache.image_size
+    # the stored accuracy is what the loaded model scores
+    assert (rec.predict(test_x) == test_y).mean() == pytest.approx(metrics["test_accuracy_strict"])
+    assert metrics["test_accuracy"] >= metrics["test_accuracy_strict"]
+    probs = rec.probabilities(test_x[:5])
+    assert np.allclose(probs.sum(1), 1, atol=1e-5)
+    top = rec.top_k(test_x[0], k=3)
+    assert len(top) == 3 and top[0][1] >= top[1][1] >= top[2][1]
+    assert rec.features(test_x[:3]).shape == (3, rec.model.dense_units)
+
+
+def test_load_errors_name_the_file(tmp_path, trained):
+    with pytest.raises(FileNotFoundError, match="recognizer.json"):
+        R.load_recognizer(tmp_path)
+    out, _ = trained
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / R.WEIGHTS_FILE).write_bytes((out / R.WEIGHTS_FILE).read_bytes())
+    (bad / R.CONFIG_FILE).write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        R.load_recognizer(bad)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_weights_load_under_other_backends(trained, tiny_cache, backend, tmp_path):
+    """Saved under TensorFlow (this process), the recognizer gives the same logits elsewhere."""
+    from kana_keras.cache import Cache
+
+    out, _ = trained
+    x = np.asarray(Cache.open(tiny_cache).images("test"))[:8]
+    np.save(tmp_path / "x.npy", x)
+    expected = R.load_recognizer(out).logits(x)
+    code = (f"import numpy as np; from kana_keras import recognizer as R; "
+            f"r = R.load_recognizer({str(out)!r}); "
+            f"np.save({str(tmp_path / 'y.npy')!r}, r.logits(np.load({str(tmp_path / 'x.npy')!r})))")
+    env = dict(os.environ, KERAS_BACKEND=backend,
+               PYTHONPATH=str(Path(R.__file__).resolve().parent.parent))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=300)
+    assert np.allclose(np.load(tmp_path / "y.npy"), expected, atol=1e-3)
