@@ -38,10 +38,12 @@ CONFIG_FILE = "recognizer.json"
 PHOTO_SHARE = 0.25         # share of each training batch that went the photo → prepare path
 PHOTO_POOL = 2500          # photo-path images made once per training run (re-augmented lightly)
 PHOTO_LONG_SIDE = (96, 176)  # frame sizes of training photos (small: they are made on the CPU)
+STRONG_SHARE = 0.67        # share of clean images augmented at full strength (the rest lightly)
 # optimization
 DEFAULT_EPOCHS = 10
 DEFAULT_BATCH = 128
 LEARNING_RATE = 2e-3
+LABEL_SMOOTHING = 0.0
 # calibration
 ECE_BINS = 15
 
@@ -82,29 +84,31 @@ def _register():
         """
 
         def __init__(self, num_classes=146, image_size=64, filters=(32, 64, 128),
-                     dense_units=256, dropout=0.2, **kwargs):
+                     dense_units=256, dropout=0.2, norm_momentum=0.99, **kwargs):
             super().__init__(**kwargs)
             self.num_classes = int(num_classes)
             self.image_size = int(image_size)
             self.filters = tuple(int(f) for f in filters)
             self.dense_units = int(dense_units)
             self.dropout_rate = float(dropout)
+            self.norm_momentum = float(norm_momentum)
             L = keras.layers
+            mom = self.norm_momentum
             # === Layers ===
             # Large inputs start with a stride-2 stem: dakuten survive it, the CPU bill halves.
             stem_stride = 2 if self.image_size >= 48 else 1
             self.stem = [L.Conv2D(self.filters[0], 5, strides=stem_stride, padding="same",
                                   use_bias=False, name="stem_conv"),
-                         L.BatchNormalization(name="stem_norm"), L.ReLU(name="stem_act"),
+                         L.BatchNormalization(momentum=mom, name="stem_norm"), L.ReLU(name="stem_act"),
                          L.MaxPooling2D(2, name="stem_pool")]
             self.stages = []
             for i, f in enumerate(self.filters[1:]):
                 self.stages.append([
                     L.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv_{i}"),
-                    L.BatchNormalization(name=f"norm_{i}"), L.ReLU(name=f"act_{i}"),
+                    L.BatchNormalization(momentum=mom, name=f"norm_{i}"), L.ReLU(name=f"act_{i}"),
                     # a second, depthwise-separable conv: depth for an eighth of the cost
                     L.SeparableConv2D(f, 3, padding="same", use_bias=False, name=f"sepconv_{i}"),
-                    L.BatchNormalization(name=f"sepnorm_{i}"), L.ReLU(name=f"sepact_{i}"),
+                    L.BatchNormalization(momentum=mom, name=f"sepnorm_{i}"), L.ReLU(name=f"sepact_{i}"),
                     L.MaxPooling2D(2, name=f"pool_{i}"),
                 ])
             self.flatten = L.Flatten(name="flatten")
@@ -144,7 +148,8 @@ def _register():
         def get_config(self):
             return {"name": self.name, "num_classes": self.num_classes,
                     "image_size": self.image_size, "filters": list(self.filters),
-                    "dense_units": self.dense_units, "dropout": self.dropout_rate}
+                    "dense_units": self.dense_units, "dropout": self.dropout_rate,
+                    "norm_momentum": self.norm_momentum}
 
         @classmethod
         def from_config(cls, config):
@@ -410,7 +415,7 @@ def _batches_class():
         """Each epoch: every clean image once, strongly augmented, plus photo-path images."""
 
         def __init__(self, images, labels, pool_images, pool_labels, batch_size, seed,
-                     photo_share=PHOTO_SHARE, **kwargs):
+                     photo_share=PHOTO_SHARE, strong_share=STRONG_SHARE, **kwargs):
             super().__init__(**kwargs)
             self.images, self.labels = images, labels
             self.pool_images, self.pool_labels = pool_images, pool_labels
@@ -418,6 +423,7 @@ def _batches_class():
             self.n_photo = int(round(batch_size * photo_share)) if len(pool_images) else 0
             self.n_clean = batch_size - self.n_photo
             self.seed = seed
+            self.strong_share = float(strong_share)
             self.epoch = 0
             self._order = None
             self.on_epoch_end()
@@ -433,8 +439,9 @@ def _batches_class():
         def __getitem__(self, index):
             rng = np.random.default_rng([self.seed, self.epoch, index])
             idx = self._order[index * self.n_clean:(index + 1) * self.n_clean]
-            # a third of the clean images lightly augmented, so the clean shapes stay in view
-            xs = [augment(self.images[i], rng, 1.0 if rng.random() < 0.67 else 0.35) for i in idx]
+            # some clean images only lightly augmented, so the clean shapes stay in view
+            xs = [augment(self.images[i], rng, 1.0 if rng.random() < self.strong_share else 0.35)
+                  for i in idx]
             ys = list(self.labels[idx])
             if self.n_photo:
                 pick = rng.integers(0, len(self.pool_images), self.n_photo)
@@ -550,10 +557,27 @@ def train_recognizer(cache_path, out_dir, epochs: int = DEFAULT_EPOCHS,
                           photo_eval=photo_eval, progress=progress, source=source, **model_kwargs)
 
 
+def _loss(keras, label_smoothing: float):
+    """Cross-entropy on integer labels; label smoothing needs the one-hot form."""
+    if not label_smoothing:
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def smoothed(y_true, y_pred):
+        from keras import ops
+
+        onehot = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), ops.shape(y_pred)[-1])
+        return keras.losses.categorical_crossentropy(onehot, y_pred, from_logits=True,
+                                                     label_smoothing=label_smoothing)
+
+    return smoothed
+
+
 def fit_recognizer(splits: dict, classes, out_dir, epochs: int = DEFAULT_EPOCHS,
                    batch_size: int = DEFAULT_BATCH, seed: int = 0,
                    photo_pool_size: int = PHOTO_POOL, photo_eval: int = 600,
-                   progress: bool = True, source: dict | None = None, **model_kwargs) -> dict:
+                   progress: bool = True, source: dict | None = None,
+                   strong_share: float = STRONG_SHARE, learning_rate: float = LEARNING_RATE,
+                   label_smoothing: float = LABEL_SMOOTHING, **model_kwargs) -> dict:
     """The training itself, on {"train"|"val"|"test": (uint8 images, int labels)}."""
     keras = _keras()
     t0 = time.time()
@@ -565,14 +589,14 @@ def fit_recognizer(splits: dict, classes, out_dir, epochs: int = DEFAULT_EPOCHS,
     keras.utils.set_random_seed(seed)
     pool_x, pool_y, rejected = photo_pool(train_x, train_y, photo_pool_size, seed, progress)
     batches = _batches_class()(train_x, train_y, pool_x, pool_y, batch_size, seed,
+                               strong_share=strong_share,
                                workers=2, use_multiprocessing=False)
     model = build_recognizer(len(classes), s, **model_kwargs)
     steps = max(1, epochs * len(batches))
-    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps, warmup_target=None,
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, warmup_target=None,
                                                       alpha=0.02)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+                  loss=_loss(keras, label_smoothing), metrics=["accuracy"])
     val_in = val_x.astype(np.float32)[..., None] / 255.0
     history = model.fit(batches, epochs=epochs, validation_data=(val_in, val_y.astype(np.int32)),
                         verbose=1 if progress else 0)
@@ -587,6 +611,8 @@ def fit_recognizer(splits: dict, classes, out_dir, epochs: int = DEFAULT_EPOCHS,
     rec.temperature = temperature
 
     metrics = {"epochs": int(epochs), "batch_size": int(batch_size), "seed": int(seed),
+               "learning_rate": float(learning_rate), "strong_share": float(strong_share),
+               "label_smoothing": float(label_smoothing),
                "train_images": int(len(train_x)), "photo_pool": int(len(pool_x)),
                "photo_pool_rejected": int(rejected), "temperature": temperature,
                "train_seconds": round(train_seconds, 1),

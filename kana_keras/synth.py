@@ -37,7 +37,7 @@ from kana_keras import kanjivg
 DEFAULT_SYNTHETIC_DIR = Path("data/synthetic")
 
 #: Bump when the drawing changes: a set drawn by an older version is redrawn.
-SYNTH_VERSION = 1
+SYNTH_VERSION = 2
 
 #: The stamp is written last; without it (or with other options in it) a set is redrawn.
 STAMP_NAME = "SYNTHETIC.json"

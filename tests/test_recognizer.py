@@ -37,6 +37,19 @@ def test_augment_keeps_a_prepared_looking_image():
     assert np.array_equal(a, R.augment(img, np.random.default_rng(5)))
 
 
+def test_label_smoothing_penalises_overconfidence():
+    keras = R._keras()
+    logits = np.array([[20.0, 0.0, 0.0], [0.0, 3.0, 0.0]], "float32")
+    labels = np.array([0, 1], "int32")
+    plain = np.asarray(keras.ops.mean(R._loss(keras, 0.0)(labels, logits)))
+    smooth = np.asarray(keras.ops.mean(R._loss(keras, 0.1)(labels, logits)))
+    assert np.isfinite(smooth) and smooth > plain
+    # plain cross-entropy rewards an extreme logit; smoothing makes it cost more than a moderate one
+    plain_per = np.asarray(R._loss(keras, 0.0)(labels, logits))
+    smooth_per = np.asarray(R._loss(keras, 0.1)(labels, logits))
+    assert plain_per[0] < plain_per[1] and smooth_per[0] > smooth_per[1]
+
+
 def test_expected_calibration_error_on_known_cases():
     labels = np.array([0, 1, 0, 1])
     sure_right = np.eye(2)[labels]

@@ -1,0 +1,454 @@
+"""KanaVAE: a variational autoencoder that learns handwritten kana and draws new ones.
+
+Reading order, as in keras-io's ``vae.py``: the loss, the encoder, the decoder, the model
+with its trackers (its gradient step comes from ``kana_keras.trainers``, one small file per
+backend), then saving and loading the weights folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+
+from kana_keras.layers import ClassConditioning, Sampling
+from kana_keras.trainers import BACKEND, VAETrainer
+
+WEIGHTS_FILE = "kana_vae.weights.h5"
+CONFIG_FILE = "config.json"
+
+# ## The loss
+
+
+def vae_loss(images, reconstruction, z_mean, z_log_var, beta=1.0):
+    """Squared error summed over pixels + beta * KL(q(z|x) || N(0, I)), averaged over the batch.
+
+    The one loss of the project: train_step and test_step on every backend call it.
+    Returns (total, reconstruction_loss, kl_loss) as scalars.
+    """
+    images = ops.cast(images, reconstruction.dtype)
+    squared_error = ops.square(images - reconstruction)
+    reconstruction_loss = ops.mean(ops.sum(ops.reshape(squared_error, (ops.shape(images)[0], -1)),
+                                           axis=-1))
+    kl = -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
+    kl_loss = ops.mean(ops.sum(kl, axis=-1))
+    return reconstruction_loss + beta * kl_loss, reconstruction_loss, kl_loss
+
+
+# ## Encoder and decoder
+
+
+def _activation(name, leaky_slope, layer_name):
+    if name == "leaky_relu":
+        return keras.layers.LeakyReLU(negative_slope=leaky_slope, name=layer_name)
+    return keras.layers.Activation(name, name=layer_name)
+
+
+def _normalization(kind, layer_name):
+    if kind == "batch":
+        return keras.layers.BatchNormalization(name=layer_name)
+    if kind == "group":
+        return keras.layers.GroupNormalization(groups=8, name=layer_name)
+    if kind in (None, "none"):
+        return None
+    raise ValueError(f"normalization must be 'batch', 'group' or None, got {kind!r}")
+
+
+# ## The model
+
+
+@keras.saving.register_keras_serializable(package="kana_keras")
+class KanaVAE(VAETrainer, keras.Model):
+    """A conditional (or not) convolutional VAE for kana images.
+
+    Args:
+        image_size: int, side of the square input (float32 in [0, 1], ink high).
+        latent_dim: int, size of z.
+        num_classes: int, number of kana classes (conditioning).
+        conditional: bool, feed a class embedding to encoder and decoder.
+        beta: float, weight of the KL term.
+        embedding_dim: int, size of the class embedding.
+        encoder_filters: filters of the stride-2 encoder convolutions.
+        kernel_size: int, encoder kernel size.
+        activation: "relu", "leaky_relu", or any Keras activation name.
+        leaky_slope: float, negative slope when activation is leaky_relu.
+        normalization: "batch", "group" or None.
+        dropout: float, dropout after each encoder convolution.
+        hidden_dim: int, dense layer before z (0 for none).
+        decoder: "conv" (transposed convolutions) or "dense" (the blog's).
+        decoder_filters: filters of the decoder's upsampling steps (each doubles the side).
+        upsampling: "transpose" (4x4 stride-2 transposed convolutions) or "nearest"
+            (nearest-neighbour doubling, then a 3x3 convolution).
+        class_template: bool, add a learned per-class image to the conv decoder's logits
+            (conditional models only).
+        dense_units: hidden sizes of the dense decoder.
+        seed: int, seed of the sampling noise.
+
+    Example:
+        >>> vae = KanaVAE(image_size=32, latent_dim=8, num_classes=146)
+        >>> vae.compile(optimizer="adam")
+        >>> vae.fit(images, labels, epochs=1)
+        >>> drawings = vae.generate(labels=[0, 1, 2], seed=0)
+    """
+
+    def __init__(self, image_size=64, latent_dim=32, num_classes=146, conditional=True,
+                 beta=1.0, embedding_dim=16, encoder_filters=(32, 64, 128, 256), kernel_size=3,
+                 activation="relu", leaky_slope=0.3, normalization="batch", dropout=0.0,
+                 hidden_dim=256, decoder="conv", decoder_filters=(128, 64, 32, 16),
+                 dense_units=(512,), upsampling="transpose", class_template=True, seed=0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.image_size = int(image_size)
+        self.latent_dim = int(latent_dim)
+        self.num_classes = int(num_classes)
+        self.conditional = bool(conditional)
+        self.beta = float(beta)
+        self.embedding_dim = int(embedding_dim)
+        self.encoder_filters = tuple(int(f) for f in encoder_filters)
+        self.kernel_size = int(kernel_size)
+        self.activation = activation
+        self.leaky_slope = float(leaky_slope)
+        self.normalization = normalization
+        self.dropout = float(dropout)
+        self.hidden_dim = int(hidden_dim)
+        self.decoder_kind = decoder
+        self.decoder_filters = tuple(int(f) for f in decoder_filters)
+        self.dense_units = tuple(int(u) for u in dense_units)
+        self.upsampling = upsampling
+        self.class_template = bool(class_template)
+        self.seed = seed
+        if upsampling not in ("transpose", "nearest"):
+            raise ValueError(f"upsampling must be 'transpose' or 'nearest', got {upsampling!r}")
+        if decoder not in ("conv", "dense"):
+            raise ValueError(f"decoder must be 'conv' or 'dense', got {decoder!r}")
+        if decoder == "conv" and self.image_size % 2 ** len(self.decoder_filters):
+            raise ValueError(
+                f"image_size {self.image_size} must be divisible by 2**{len(self.decoder_filters)}"
+                f" (one doubling per decoder filter {self.decoder_filters})"
+            )
+
+        # === Layers ===
+        self.encoder = self._build_encoder()
+        self.decoder = self._build_decoder()
+        self.sampler = Sampling(seed=seed, name="sampling")
+        self.sampler.build(((None, self.latent_dim), (None, self.latent_dim)))
+
+        # === Trackers ===
+        self.total_loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+        self.built = True
+
+    def _build_encoder(self):
+        """Image (and class) -> (z_mean, z_log_var)."""
+        images = keras.Input((self.image_size, self.image_size, 1), name="images")
+        inputs = [images]
+        x = images
+        for i, filters in enumerate(self.encoder_filters):
+            x = keras.layers.Conv2D(filters, self.kernel_size, strides=2, padding="same",
+                                    use_bias=self.normalization is None, name=f"conv_{i}")(x)
+            norm = _normalization(self.normalization, f"norm_{i}")
+            if norm is not None:
+                x = norm(x)
+            x = _activation(self.activation, self.leaky_slope, f"act_{i}")(x)
+            if self.dropout:
+                x = keras.layers.Dropout(self.dropout, name=f"dropout_{i}")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        if self.conditional:
+            labels = keras.Input((1,), dtype="int32", name="labels")
+            inputs.append(labels)
+            x = ClassConditioning(self.num_classes, self.embedding_dim, name="class")([x, labels])
+        if self.hidden_dim:
+            x = keras.layers.Dense(self.hidden_dim, name="hidden")(x)
+            x = _activation(self.activation, self.leaky_slope, "act_hidden")(x)
+        z_mean = keras.layers.Dense(self.latent_dim, name="z_mean")(x)
+        z_log_var = keras.layers.Dense(self.latent_dim, name="z_log_var")(x)
+        return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
+
+    def _build_decoder(self):
+        """z (and class) -> image in [0, 1]."""
+        z = keras.Input((self.latent_dim,), name="z")
+        inputs = [z]
+        x = z
+        if self.conditional:
+            labels = keras.Input((1,), dtype="int32", name="labels")
+            inputs.append(labels)
+            x = ClassConditioning(self.num_classes, self.embedding_dim, name="class")([x, labels])
+        side = self.image_size
+        if self.decoder_kind == "dense":
+            for i, units in enumerate(self.dense_units):
+                x = keras.layers.Dense(units, name=f"dense_{i}")(x)
+                x = _activation(self.activation, self.leaky_slope, f"act_{i}")(x)
+            x = keras.layers.Dense(side * side, activation="sigmoid", name="pixels")(x)
+            images = keras.layers.Reshape((side, side, 1), name="images")(x)
+            return keras.Model(inputs, images, name="decoder")
+        start = side // 2 ** len(self.decoder_filters)
+        channels = self.encoder_filters[-1]
+        x = keras.layers.Dense(start * start * channels, name="project")(x)
+        x = _activation(self.activation, self.leaky_slope, "act_project")(x)
+        x = keras.layers.Reshape((start, start, channels), name="reshape")(x)
+        for i, filters in enumerate(self.decoder_filters):
+            if self.upsampling == "nearest":  # resize then convolve: no checkerboard, fast on XLA
+                x = keras.layers.UpSampling2D(2, name=f"upsample_{i}")(x)
+                x = keras.layers.Conv2D(filters, 3, padding="same",
+                                        use_bias=self.normalization is None, name=f"deconv_{i}")(x)
+            else:
+                x = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
+                                                 use_bias=self.normalization is None,
+                                                 name=f"deconv_{i}")(x)
+            norm = _normalization(self.normalization, f"norm_{i}")
+            if norm is not None:
+                x = norm(x)
+            x = _activation(self.activation, self.leaky_slope, f"act_{i}")(x)
+        logits = keras.layers.Conv2D(1, 3, padding="same", name="pixels")(x)
+        if self.conditional and self.class_template:
+            # A learned per-class image added to the logits: the label alone draws the
+            # class's typical shape from the first steps, so z is left to learn the style
+            # (without it the decoder learns to read the class from z and ignores the label).
+            template = keras.layers.Embedding(self.num_classes, side * side,
+                                              embeddings_initializer="zeros",
+                                              name="class_template")(labels)
+            template = keras.layers.Reshape((side, side, 1), name="template_image")(template)
+            logits = keras.layers.Add(name="add_template")([logits, template])
+        images = keras.layers.Activation("sigmoid", name="images")(logits)
+        return keras.Model(inputs, images, name="decoder")
+
+    # === Forward pass, shared by every backend's trainer ===
+
+    @property
+    def metrics(self):
+        return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
+
+    def unpack_batch(self, data):
+        """(images, labels) or images -> (images, labels or None)."""
+        if isinstance(data, (tuple, list)):
+            images = data[0]
+            labels = data[1] if len(data) > 1 else None
+        else:
+            images, labels = data, None
+        if self.conditional and labels is None:
+            raise ValueError("a conditional KanaVAE needs (images, labels) batches")
+        return images, labels
+
+    def model_inputs(self, images, labels):
+        return (images, labels) if self.conditional else images
+
+    def _split_inputs(self, inputs):
+        if isinstance(inputs, (tuple, list)):
+            return inputs[0], (inputs[1] if len(inputs) > 1 else None)
+        return inputs, None
+
+    def _encoder_inputs(self, images, labels):
+        images = ops.convert_to_tensor(images)
+        if not self.conditional:
+            return images
+        return [images, ops.reshape(ops.cast(ops.convert_to_tensor(labels), "int32"), (-1, 1))]
+
+    def _decoder_inputs(self, z, labels):
+        z = ops.convert_to_tensor(z)
+        if not self.conditional:
+            return z
+        return [z, ops.reshape(ops.cast(ops.convert_to_tensor(labels), "int32"), (-1, 1))]
+
+    def call(self, inputs, training=False):
+        """(images, labels) -> {"reconstruction", "z_mean", "z_log_var"}."""
+        images, labels = self._split_inputs(inputs)
+        z_mean, z_log_var = self.encoder(self._encoder_inputs(images, labels), training=training)
+        z = self.sampler([z_mean, z_log_var])
+        reconstruction = self.decoder(self._decoder_inputs(z, labels), training=training)
+        return {"reconstruction": reconstruction, "z_mean": z_mean, "z_log_var": z_log_var}
+
+    def vae_losses(self, images, outputs):
+        total, reconstruction_loss, kl_loss = vae_loss(
+            images, outputs["reconstruction"], outputs["z_mean"], outputs["z_log_var"], self.beta
+        )
+        return {"loss": total, "reconstruction_loss": reconstruction_loss, "kl_loss": kl_loss}
+
+    def update_trackers(self, losses):
+        for tracker in self.metrics:
+            tracker.update_state(losses[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.metrics}
+
+    # === Drawing: numpy in, numpy out ===
+
+    def _labels_array(self, labels, n):
+        if not self.conditional:
+            return None
+        if labels is None:
+            raise ValueError("a conditional KanaVAE needs labels (class indices)")
+        labels = np.asarray(labels, dtype=np.int32).reshape(-1)
+        if labels.size == 1 and n and n > 1:
+            labels = np.repeat(labels, n)
+        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise ValueError(f"labels must lie in [0, {self.num_classes}), got {labels.min()}..{labels.max()}")
+        return labels
+
+    def encode(self, images, labels=None, batch_size=256):
+        """Images (N, S, S[, 1]) float in [0, 1] -> (z_mean, z_log_var) numpy arrays."""
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim == 3:
+            images = images[..., None]
+        if images.shape[1:] != (self.image_size, self.image_size, 1):
+            raise ValueError(f"images must be (N, {self.image_size}, {self.image_size}, 1), "
+                             f"got {images.shape}")
+        labels = self._labels_array(labels, len(images))
+        means, log_vars = [], []
+        for start in range(0, len(images), batch_size):
+            part = slice(start, start + batch_size)
+            lab = None if labels is None else labels[part]
+            z_mean, z_log_var = self.encoder(self._encoder_inputs(images[part], lab), training=False)
+            means.append(ops.convert_to_numpy(z_mean))
+            log_vars.append(ops.convert_to_numpy(z_log_var))
+        return np.concatenate(means), np.concatenate(log_vars)
+
+    def decode(self, z, labels=None, batch_size=256):
+        """Latent codes (N, latent_dim) -> images float32 (N, S, S, 1) in [0, 1]."""
+        z = np.asarray(z, dtype=np.float32).reshape(-1, self.latent_dim)
+        labels = self._labels_array(labels, len(z))
+        out = []
+        for start in range(0, len(z), batch_size):
+            part = slice(start, start + batch_size)
+            lab = None if labels is None else labels[part]
+            out.append(ops.convert_to_numpy(
+                self.decoder(self._decoder_inputs(z[part], lab), training=False)))
+        return np.concatenate(out).astype(np.float32) if out else np.zeros(
+            (0, self.image_size, self.image_size, 1), np.float32)
+
+    def reconstruct(self, images, labels=None):
+        """Deterministic round trip through the latent means (what people compare)."""
+        z_mean, _ = self.encode(images, labels)
+        return self.decode(z_mean, labels)
+
+    def generate(self, labels=None, n=None, temperature=1.0, seed=None):
+        """New drawings: z ~ N(0, temperature^2) decoded (for the given classes if conditional)."""
+        if labels is not None:
+            labels = np.asarray(labels, dtype=np.int32).reshape(-1)
+            if n is not None and n != len(labels):
+                labels = np.resize(labels, n)
+        n = len(labels) if labels is not None else (n or 1)
+        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        return self.decode(z * float(temperature), labels)
+
+    def init_class_templates(self, images, labels):
+        """Start each class's template at the logit of its mean image (data-dependent init).
+
+        Embedding rows only learn from their own class's examples, so learned from zero
+        they lag behind z for epochs; starting at the class mean, the decoder draws the
+        right class from the first step and z only has to learn the style.
+        """
+        if not (self.conditional and self.class_template and self.decoder_kind == "conv"):
+            return
+        images = np.asarray(images, dtype=np.float32).reshape(len(labels), -1)
+        labels = np.asarray(labels).reshape(-1)
+        table = np.zeros((self.num_classes, self.image_size * self.image_size), np.float32)
+        for c in range(self.num_classes):
+            members = images[labels == c]
+            if len(members):
+                mean = np.clip(members.mean(0), 0.02, 0.98)
+                table[c] = np.log(mean / (1.0 - mean))
+            else:
+                table[c] = np.log(0.02 / 0.98)
+        self.decoder.get_layer("class_template").embeddings.assign(table)
+
+    # === Config ===
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "image_size": self.image_size,
+            "latent_dim": self.latent_dim,
+            "num_classes": self.num_classes,
+            "conditional": self.conditional,
+            "beta": self.beta,
+            "embedding_dim": self.embedding_dim,
+            "encoder_filters": list(self.encoder_filters),
+            "kernel_size": self.kernel_size,
+            "activation": self.activation,
+            "leaky_slope": self.leaky_slope,
+            "normalization": self.normalization,
+            "dropout": self.dropout,
+            "hidden_dim": self.hidden_dim,
+            "decoder": self.decoder_kind,
+            "decoder_filters": list(self.decoder_filters),
+            "dense_units": list(self.dense_units),
+            "upsampling": self.upsampling,
+            "class_template": self.class_template,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+# ## Saving and loading the weights folder
+
+
+def _write_json_atomic(path: Path, payload: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def save_weights_atomic(model: keras.Model, path) -> Path:
+    """model.save_weights through a temporary name, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")  # keeps the .weights.h5 suffix
+    try:
+        model.save_weights(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def save_vae(model: KanaVAE, out_dir, classes, extra: dict | None = None) -> Path:
+    """Write kana_vae.weights.h5 + config.json (everything needed to rebuild) into out_dir."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    classes = list(classes)
+    if model.conditional and len(classes) != model.num_classes:
+        raise ValueError(f"{len(classes)} classes given for a model with num_classes={model.num_classes}")
+    if getattr(model, "optimizer", None) is not None:
+        # A compiled model's weights file also holds the optimizer state: ship the weights only.
+        bare = KanaVAE.from_config(model.get_config())
+        bare.set_weights(model.get_weights())
+        model = bare
+    save_weights_atomic(model, out_dir / WEIGHTS_FILE)
+    config = {"model": model.get_config(), "classes": classes, "image_size": model.image_size,
+              "backend": BACKEND}
+    config.update(extra or {})
+    _write_json_atomic(out_dir / CONFIG_FILE, config)
+    return out_dir
+
+
+def load_config(weights_dir) -> dict:
+    path = Path(weights_dir) / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no config.json (is this a kana-keras weights folder?)") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    for key in ("model", "classes"):
+        if key not in config:
+            raise ValueError(f"{path}: missing field {key!r}")
+    return config
+
+
+def load_vae(weights_dir):
+    """Rebuild the model from config.json and load kana_vae.weights.h5 -> (model, config)."""
+    weights_dir = Path(weights_dir)
+    config = load_config(weights_dir)
+    model = KanaVAE.from_config(config["model"])
+    weights = weights_dir / WEIGHTS_FILE
+    if not weights.exists():
+        raise FileNotFoundError(f"{weights}: missing weights file")
+    model.load_weights(weights)
+    return model, config
