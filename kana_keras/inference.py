@@ -231,20 +231,17 @@ class KanaGenerator:
         A conditional model needs the class: ``kana`` if given, else the recognizer's top-1,
         else the class whose decoder redraws the image best. It is in ``result.kana``.
         """
-        raw = _image_input(image)
-        prepared = self.prepare(raw)
-        label = None
-        if self.conditional:
-            label = int(self._labels_for(kana)[0]) if kana is not None else \
-                self._guess_label(prepared, raw)
-        x = prepared[None].astype(np.float32) / 255.0
-        z_mean, _ = self._encode(x, [label] if label is not None else None)
-        recon = self._decode(z_mean, [label] if label is not None else None)
+        prepared, label, z_mean = self._encode_image(image, kana)
+        recon = self._decode(z_mean[None], [label] if label is not None else None)
         return Reconstruction(255 - prepared, to_paper(recon)[0],
                               self.classes[label] if label is not None else None)
 
     def encode_style(self, image, kana=None) -> np.ndarray:
         """The latent code (z mean) of a drawing: its writer's style once the class is known."""
+        return self._encode_image(image, kana)[2]
+
+    def _encode_image(self, image, kana=None):
+        """Any picture → (prepared uint8 ink-high, class index or None, z mean (latent_dim,))."""
         raw = _image_input(image)
         prepared = self.prepare(raw)
         label = None
@@ -253,7 +250,7 @@ class KanaGenerator:
                 self._guess_label(prepared, raw)
         z_mean, _ = self._encode(prepared[None].astype(np.float32) / 255.0,
                                  [label] if label is not None else None)
-        return z_mean[0]
+        return prepared, label, z_mean[0]
 
     def _endpoint(self, item):
         """A kana character or an image → (z, class index or None)."""
@@ -262,12 +259,8 @@ class KanaGenerator:
                 raise ValueError("this model is unconditional (the blog preset): interpolate "
                                  "between two images, not two characters")
             return np.zeros(self.latent_dim, np.float32), int(self._labels_for(item)[0])
-        raw = _image_input(item)
-        prepared = self.prepare(raw)
-        label = self._guess_label(prepared, raw) if self.conditional else None
-        z_mean, _ = self._encode(prepared[None].astype(np.float32) / 255.0,
-                                 [label] if label is not None else None)
-        return z_mean[0], label
+        _, label, z_mean = self._encode_image(item)
+        return z_mean, label
 
     def _soft_decode(self, z: np.ndarray, class_vectors: np.ndarray) -> np.ndarray:
         """Decode with a blended class embedding (the decoder's layers after its class input)."""
