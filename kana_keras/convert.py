@@ -53,8 +53,8 @@ import numpy as np
 
 import kana_keras
 from kana_keras import kana as kana_mod
-from kana_keras.cache import (NPY_HEADER_BYTES, SPLITS, Cache, CacheError, CacheWriter,
-                              array_name, recover_interrupted, sha256_file)
+from kana_keras.cache import (MANIFEST, NPY_HEADER_BYTES, SPLITS, Cache, CacheError,
+                              CacheWriter, array_name, recover_interrupted, sha256_file)
 from kana_keras.preprocess import PREPROCESS_PARAMS, prepare, prepare_batch
 
 # ## Setup
@@ -635,6 +635,32 @@ def ensure_cache(sources, out=None, size: int = 64, kana: str = "all",
                            f"above): {' '.join(cmd)}") from None
     Cache.open(out)
     return out
+
+
+def resolve_data(data, size: int = 64, kana: str = "all") -> Path:
+    """What a ``--data`` argument names → a ready cache folder.
+
+    ``"synthetic"`` (the built-in set), an ETL file or download folder (converted by
+    ``ensure_cache``), or a cache folder itself (used as it is, if its image size fits).
+    Every command that takes ``--data`` (fit, recognizer, evaluate) resolves it here.
+    """
+    if str(data) == "synthetic":
+        from kana_keras import synth
+
+        synth.ensure_synthetic()  # redraws a set drawn by an older synth version first
+        return ensure_cache(["synthetic"], size=size, kana=kana)
+    path = Path(data)
+    if not path.exists():
+        raise ConvertError(f"--data {data}: no such file or folder (expected an ETL file/folder, "
+                           f"a cache folder, or 'synthetic')")
+    if (path / MANIFEST).exists():
+        cache = Cache.open(path)
+        if cache.image_size != size:
+            raise ConvertError(f"--data {path}: the cache holds {cache.image_size} px images but "
+                               f"{size} px are wanted (pass --image-size {cache.image_size} or "
+                               f"point --data at the ETL files)")
+        return path
+    return ensure_cache([path], size=size, kana=kana)
 
 
 # ## Command line

@@ -404,15 +404,8 @@ def _kana_set(classes) -> str:
 
 def _cache_for(data: str, size: int, kana: str) -> Path:
     from kana_keras import convert
-    from kana_keras.cache import Cache, CacheError
 
-    if data != "synthetic":
-        try:
-            Cache.open(data)
-            return Path(data)
-        except (CacheError, ValueError, FileNotFoundError):
-            pass
-    return Path(convert.ensure_cache([data], size=size, kana=kana))
+    return convert.resolve_data(data, size=size, kana=kana)
 
 
 def _markdown(report: dict) -> str:

@@ -106,24 +106,8 @@ def set_backend(backend: str | None) -> str:
 def resolve_cache(data: str, image_size: int, kana: str) -> Path:
     """A converted cache for --data: reused if fresh, else built by the converter subprocess."""
     from kana_keras import convert
-    from kana_keras.cache import MANIFEST, Cache
 
-    if data == "synthetic":
-        from kana_keras import synth
-        synth.ensure_synthetic()
-        return convert.ensure_cache(["synthetic"], size=image_size, kana=kana)
-    path = Path(data)
-    if not path.exists():
-        raise FitError(f"--data {data}: no such file or folder (expected an ETL file/folder, "
-                       f"a cache folder, or 'synthetic')")
-    if (path / MANIFEST).exists():
-        cache = Cache.open(path)
-        if cache.image_size != image_size:
-            raise FitError(f"--data {path}: the cache holds {cache.image_size} px images but the "
-                           f"model wants {image_size} px (pass --image-size {cache.image_size} or "
-                           f"point --data at the ETL files)")
-        return path
-    return convert.ensure_cache([path], size=image_size, kana=kana)
+    return convert.resolve_data(data, size=image_size, kana=kana)
 
 
 # ## Configuration

@@ -364,3 +364,15 @@ def test_unwritable_output_keeps_the_message_clear(two_files, tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(ValueError, match="cannot create the cache's parent folder"):
         convert.convert([two_files], blocker / "c", size=16, workers=1, progress=False)
+
+
+def test_resolve_data_names_the_bad_argument(tiny_cache, tmp_path):
+    """--data for fit/recognizer/evaluate: a cache is used as is; a missing path or a cache of
+    the wrong image size is refused with the value and what was expected."""
+    from kana_keras.convert import resolve_data
+
+    assert resolve_data(tiny_cache, size=32) == tiny_cache
+    with pytest.raises(ValueError, match="no such file or folder"):
+        resolve_data(tmp_path / "missing", size=32)
+    with pytest.raises(ValueError, match="holds 32 px images but 64 px"):
+        resolve_data(tiny_cache, size=64)
