@@ -38,9 +38,14 @@ CONFIG_FILE = "recognizer.json"
 PHOTO_SHARE = 0.25         # share of each training batch that went the photo → prepare path
 PHOTO_POOL = 2500          # photo-path images made once per training run (re-augmented lightly)
 PHOTO_LONG_SIDE = (96, 176)  # frame sizes of training photos (small: they are made on the CPU)
-STRONG_SHARE = 0.67        # share of clean images augmented at full strength (the rest lightly)
+STRONG_SHARE = 0.5         # share of clean images augmented at full strength (the rest lightly)
 # optimization
 DEFAULT_EPOCHS = 10
+# network: wider than the first (32, 64, 128), which underfit; BN statistics that follow the
+# weights quickly (momentum 0.9, not Keras' 0.99): with 0.99 the inference-mode network lagged
+# far behind the training-mode one (2 epochs: 68 % vs 88 % validation accuracy)
+FILTERS = (48, 96, 192)
+NORM_MOMENTUM = 0.9
 DEFAULT_BATCH = 128
 LEARNING_RATE = 2e-3
 LABEL_SMOOTHING = 0.0
@@ -66,8 +71,8 @@ def _register():
 
         A 5x5 stem (stride 2 for inputs of 48 px and more, then 2x2 max-pool) and two conv
         stages, each conv → BN → ReLU → separable conv → BN → ReLU → 2x2 max-pool, then a
-        dense feature layer: about 0.7M parameters and 13M multiply-adds at 64 px, so it
-        trains in minutes on two CPU cores.
+        dense feature layer: about 1.1M parameters and 28M multiply-adds at 64 px, so it
+        trains in about ten minutes on two CPU cores.
 
         ``embed`` gives the penultimate features (the space of the "kana FID").
 
@@ -83,8 +88,8 @@ def _register():
             >>> logits = net(np.zeros((2, 64, 64, 1), "float32"))
         """
 
-        def __init__(self, num_classes=146, image_size=64, filters=(32, 64, 128),
-                     dense_units=256, dropout=0.2, norm_momentum=0.99, **kwargs):
+        def __init__(self, num_classes=146, image_size=64, filters=FILTERS,
+                     dense_units=256, dropout=0.2, norm_momentum=NORM_MOMENTUM, **kwargs):
             super().__init__(**kwargs)
             self.num_classes = int(num_classes)
             self.image_size = int(image_size)
@@ -560,7 +565,10 @@ def train_recognizer(cache_path, out_dir, epochs: int = DEFAULT_EPOCHS,
 def _loss(keras, label_smoothing: float):
     """Cross-entropy on integer labels; label smoothing needs the one-hot form."""
     if not label_smoothing:
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        def plain(y_true, y_pred):
+            return keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
+
+        return plain
 
     def smoothed(y_true, y_pred):
         from keras import ops
@@ -648,20 +656,6 @@ def fit_recognizer(splits: dict, classes, out_dir, epochs: int = DEFAULT_EPOCHS,
 # ## Command line
 
 
-def _resolve_cache(data: str, size: int) -> Path:
-    """'synthetic', a cache folder, or ETL files/folders → a cache path."""
-    from kana_keras import convert
-    from kana_keras.cache import Cache, CacheError
-
-    if data != "synthetic":
-        try:
-            Cache.open(data)
-            return Path(data)
-        except (CacheError, ValueError, FileNotFoundError):
-            pass
-    return Path(convert.ensure_cache([data], size=size))
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m kana_keras.recognizer",
@@ -676,7 +670,9 @@ def main(argv=None) -> int:
                         help="photo-path training images made once (0 = clean augmentation only)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    cache = _resolve_cache(args.data, args.image_size)
+    from kana_keras import convert
+
+    cache = convert.resolve_data(args.data, size=args.image_size)
     metrics = train_recognizer(cache, args.out, epochs=args.epochs, batch_size=args.batch_size,
                                seed=args.seed, photo_pool_size=args.photo_pool)
     shown = {k: v for k, v in metrics.items() if k != "history"}
