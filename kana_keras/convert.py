@@ -637,6 +637,10 @@ def ensure_cache(sources, out=None, size: int = 64, kana: str = "all",
     return out
 
 
+class DataArgumentError(ConvertError):
+    """The ``--data`` value itself is unusable (a usage error, not a conversion failure)."""
+
+
 def resolve_data(data, size: int = 64, kana: str = "all") -> Path:
     """What a ``--data`` argument names → a ready cache folder.
 
@@ -651,12 +655,12 @@ def resolve_data(data, size: int = 64, kana: str = "all") -> Path:
         return ensure_cache(["synthetic"], size=size, kana=kana)
     path = Path(data)
     if not path.exists():
-        raise ConvertError(f"--data {data}: no such file or folder (expected an ETL file/folder, "
+        raise DataArgumentError(f"--data {data}: no such file or folder (expected an ETL file/folder, "
                            f"a cache folder, or 'synthetic')")
     if (path / MANIFEST).exists():
         cache = Cache.open(path)
         if cache.image_size != size:
-            raise ConvertError(f"--data {path}: the cache holds {cache.image_size} px images but "
+            raise DataArgumentError(f"--data {path}: the cache holds {cache.image_size} px images but "
                                f"{size} px are wanted (pass --image-size {cache.image_size} or "
                                f"point --data at the ETL files)")
         return path

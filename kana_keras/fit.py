@@ -661,7 +661,12 @@ def main(argv=None) -> int:
     except FitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, OSError) as exc:  # CacheError, ConvertError, EtlError are ValueErrors
+    except ValueError as exc:
+        from kana_keras.convert import DataArgumentError  # cheap: no TF/Keras in convert
+
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, DataArgumentError) else 1
+    except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
