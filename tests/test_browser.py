@@ -68,6 +68,8 @@ def draw_kana(page, panel):
 def shoot(page, shots, name):
     if shots is not None:
         shots.mkdir(parents=True, exist_ok=True)
+        # an error toast left over from an earlier step would hide part of the picture
+        page.locator('[data-testid="toast-body"]').evaluate_all("els => els.forEach(e => e.remove())")
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
 
