@@ -262,22 +262,40 @@ class KanaGenerator:
         _, label, z_mean = self._encode_image(item)
         return z_mean, label
 
-    def _soft_decode(self, z: np.ndarray, class_vectors: np.ndarray) -> np.ndarray:
-        """Decode with a blended class embedding (the decoder's layers after its class input)."""
+    # Layers of the conv decoder that belong to the per-class template branch, not the chain.
+    _TEMPLATE_LAYERS = ("class_template", "template_image", "add_template", "images")
+
+    def _soft_decode(self, z: np.ndarray, weights_a: np.ndarray, la: int, lb: int) -> np.ndarray:
+        """Decode with class a and class b blended (weight of a per row, (N, 1)).
+
+        The class embedding and, where the decoder has one, the per-class template image are
+        both mixed, so an interpolation between two kana passes through shapes between them
+        instead of switching class halfway.
+        """
         import keras
 
         decoder = self.vae.decoder
         names = [layer.name for layer in decoder.layers]
         cond = decoder.get_layer("class")
         if self._soft_decoder is None:
-            start = names.index("class") + 1
+            chain = [layer for layer in decoder.layers[names.index("class") + 1:]
+                     if layer.name not in self._TEMPLATE_LAYERS]
             inp = keras.Input((self.latent_dim + cond.embedding_dim,))
             x = inp
-            for layer in decoder.layers[start:]:
+            for layer in chain:
                 x = layer(x)
             self._soft_decoder = keras.Model(inp, x)
-        h = np.concatenate([z, class_vectors], axis=1).astype(np.float32)
-        return np.asarray(self._soft_decoder.predict_on_batch(h), np.float32)
+        table = np.asarray(cond.embedding.embeddings)
+        vectors = weights_a * table[la][None] + (1 - weights_a) * table[lb][None]
+        h = np.concatenate([z, vectors], axis=1).astype(np.float32)
+        out = np.asarray(self._soft_decoder.predict_on_batch(h), np.float32)
+        if "class_template" not in names:
+            return out  # the chain ends in the decoder's own output
+        templates = np.asarray(decoder.get_layer("class_template").embeddings)
+        side = self.image_size
+        blended = (weights_a * templates[la][None] + (1 - weights_a) * templates[lb][None])
+        logits = out + blended.reshape(-1, side, side, 1)
+        return 1.0 / (1.0 + np.exp(-logits))
 
     def interpolate(self, a, b, steps: int = 8) -> np.ndarray:
         """``steps`` images morphing a into b (kana characters or images): uint8 (steps, S, S).
@@ -295,11 +313,9 @@ class KanaGenerator:
             return to_paper(self._decode(z))
         if la == lb:
             return to_paper(self._decode(z, np.full(steps, la, np.int32)))
-        try:
-            table = np.asarray(self.vae.decoder.get_layer("class").embedding.embeddings)
-            vectors = (1 - t) * table[la][None] + t * table[lb][None]
-            return to_paper(self._soft_decode(z, vectors))
-        except (ValueError, AttributeError):  # a decoder not built as one chain: switch halfway
+        if self.vae.decoder_kind == "conv":
+            return to_paper(self._soft_decode(z, 1 - t, la, lb))
+        else:  # the dense decoder ends in its own sigmoid: switch class halfway
             labels = np.where(t[:, 0] < 0.5, la, lb).astype(np.int32)
             return to_paper(self._decode(z, labels))
 

@@ -121,6 +121,17 @@ def test_interpolate_between_kana_and_images(gen):
         gen.interpolate("あ", "Z")
 
 
+def test_interpolate_between_two_kana_blends_instead_of_switching(gen):
+    """Ends equal each class's own decoding; no single step carries most of the change."""
+    steps = gen.interpolate("あ", "ア", steps=9).astype(np.float32)
+    a = gen.interpolate("あ", "あ", steps=2)[0].astype(np.float32)
+    b = gen.interpolate("ア", "ア", steps=2)[0].astype(np.float32)
+    np.testing.assert_allclose(steps[0], a, atol=1)
+    np.testing.assert_allclose(steps[-1], b, atol=1)
+    jumps = np.abs(np.diff(steps, axis=0)).mean(axis=(1, 2))
+    assert jumps.max() < 0.5 * jumps.sum(), jumps  # a class switch puts it all in one step
+
+
 def test_write_lays_out_text_in_one_style(gen):
     line = gen.write("あい う", seed=0)
     assert line.shape == (32, 4 * 32) and line.dtype == np.uint8
