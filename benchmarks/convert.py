@@ -43,7 +43,6 @@ import argparse
 import os
 import re
 import resource
-import struct
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+import etl_writer  # noqa: E402  (the tests' independent ETL writer)
 
 from kana_keras import kanjivg  # noqa: E402
 from kana_keras.kana import ALL_KANA  # noqa: E402
@@ -62,16 +64,6 @@ from kana_keras.kana import ALL_KANA  # noqa: E402
 RECORD = 8199
 
 # ## Test data: ETL8G records
-
-
-def record_8g(levels: np.ndarray, char: str, sheet: int) -> bytes:
-    """One ETL8G record (form_e8g): 30-byte header, 30 undefined, 8128 image, 11 unknown."""
-    jis = int.from_bytes(char.encode("euc_jp"), "big") - 0x8080
-    head = struct.pack(">HH8sI4B4H2B", sheet, jis, b"BENCH   ", sheet, 0, 0, 1, 20,
-                       0, 0, 0, 0, 0, 0)
-    flat = levels.reshape(-1).astype(np.uint8)
-    image = ((flat[0::2] << 4) | flat[1::2]).astype(np.uint8).tobytes()
-    return head + bytes(30) + image + bytes(11)
 
 
 def write_files(folder: Path, records: int, files: int, seed: int = 0) -> list[Path]:
@@ -88,7 +80,10 @@ def write_files(folder: Path, records: int, files: int, seed: int = 0) -> list[P
                 pts = np.rint((stroke * scale + offset) * 16).astype(np.int32)
                 cv2.polylines(img, [pts], False, int(rng.integers(9, 16)),
                               int(rng.integers(2, 6)), cv2.LINE_AA, shift=4)
-            chunk.append(record_8g(img, ALL_KANA[r % len(ALL_KANA)], r // len(ALL_KANA) + 1))
+            char, sheet = ALL_KANA[r % len(ALL_KANA)], r // len(ALL_KANA) + 1
+            jis = int.from_bytes(char.encode("euc_jp"), "big") - 0x8080
+            chunk.append(etl_writer.g_record(img, jis, sheet=sheet, serial=sheet,
+                                             reading=b"BENCH   "))
         path = folder / f"ETL8G_{f + 1:02d}"
         path.write_bytes(b"".join(chunk))
         paths.append(path)

@@ -100,16 +100,6 @@ def set_backend(backend: str | None) -> str:
     return wanted
 
 
-# ## Data
-
-
-def resolve_cache(data: str, image_size: int, kana: str) -> Path:
-    """A converted cache for --data: reused if fresh, else built by the converter subprocess."""
-    from kana_keras import convert
-
-    return convert.resolve_data(data, size=image_size, kana=kana)
-
-
 # ## Configuration
 
 
@@ -328,7 +318,9 @@ def run(args) -> int:
                        "distribution API for PyTorch. Use --backend jax (DataParallel) or "
                        "--backend tensorflow (MirroredStrategy), or drop --distribute.")
 
-    cache_path = resolve_cache(args.data, model_kwargs["image_size"], args.kana)
+    from kana_keras.convert import resolve_data  # no TF/Keras: cheap to import here
+
+    cache_path = resolve_data(args.data, size=model_kwargs["image_size"], kana=args.kana)
 
     import keras
 
