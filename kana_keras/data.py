@@ -15,17 +15,15 @@ import os
 import numpy as np
 import tensorflow as tf
 
+# augmentation ranges are shared with the NumPy feed
+from kana_keras.batches import MAX_ROTATION, MAX_SCALE, MAX_SHEAR, MAX_SHIFT
+
 AUTOTUNE = tf.data.AUTOTUNE
 #: Caches whose split fits under this many bytes are loaded into memory (fastest).
 IN_MEMORY_BYTES = 1 << 30
 #: Records read per step when streaming a large split.
 CHUNK_RECORDS = 8192
 
-# augmentation (per image, uniform in +-range)
-MAX_SHIFT = 0.06        # fraction of the side
-MAX_SCALE = 0.10        # relative
-MAX_ROTATION = 8.0      # degrees
-MAX_SHEAR = 0.15        # x shear per unit y
 
 
 def _open(cache):
@@ -95,7 +93,7 @@ def _chunked(images, labels, seed, shuffle):
 
 
 def make_dataset(cache, split, batch_size, augment=False, shuffle=None, seed=0,
-                 with_labels=True, drop_remainder=None, in_memory=None):
+                 with_labels=True, drop_remainder=None, in_memory=None, max_steps=None):
     """A tf.data.Dataset of (images float32 (B, S, S, 1), labels int32 (B,)) from a cache split.
 
     Args:
@@ -108,6 +106,7 @@ def make_dataset(cache, split, batch_size, augment=False, shuffle=None, seed=0,
         with_labels: False yields images only.
         drop_remainder: defaults to True when shuffling (steady batch shapes for jit).
         in_memory: force (True) or forbid (False) loading the split; default by size.
+        max_steps: stop each epoch after this many batches.
     """
     cache = _open(cache)
     images, labels = cache.images(split), cache.labels(split)
@@ -119,24 +118,6 @@ def make_dataset(cache, split, batch_size, augment=False, shuffle=None, seed=0,
         drop_remainder = False  # a tiny split still yields one batch
     if in_memory is None:
         in_memory = images.nbytes <= IN_MEMORY_BYTES
-    if in_memory:
-        # The split, read once, is the cache; only indices are shuffled and batched, then
-        # each batch is one gather: no per-image work in the pipeline.
-        all_images = tf.constant(np.asarray(images))
-        all_labels = tf.constant(np.asarray(labels, dtype=np.int32))
-        ds = tf.data.Dataset.range(len(labels))
-        if shuffle:
-            ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-        ds = ds.batch(batch_size, drop_remainder=drop_remainder).map(
-            lambda index: (tf.gather(all_images, index), tf.gather(all_labels, index)),
-            num_parallel_calls=AUTOTUNE)
-    else:
-        ds = _chunked(images, labels, seed, shuffle).unbatch()
-        if shuffle:
-            ds = ds.shuffle(min(len(labels), 4 * CHUNK_RECORDS), seed=seed,
-                            reshuffle_each_iteration=True)
-        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-
     generator = tf.random.Generator.from_seed(seed) if augment else None
 
     def prepare(batch_images, batch_labels):
@@ -145,7 +126,30 @@ def make_dataset(cache, split, batch_size, augment=False, shuffle=None, seed=0,
             x = augment_batch(x, generator=generator)
         return (x, batch_labels) if with_labels else x
 
-    return ds.map(prepare, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+    if in_memory:
+        # The split, read once, is the cache; only indices are shuffled and batched, then
+        # each batch is one gather and one prepare, in a single map: no per-image work.
+        all_images = tf.constant(np.asarray(images))
+        all_labels = tf.constant(np.asarray(labels, dtype=np.int32))
+        ds = tf.data.Dataset.range(len(labels))
+        if shuffle:
+            ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        if max_steps:
+            ds = ds.take(max_steps)
+        ds = ds.map(lambda index: prepare(tf.gather(all_images, index),
+                                          tf.gather(all_labels, index)),
+                    num_parallel_calls=AUTOTUNE)
+    else:
+        ds = _chunked(images, labels, seed, shuffle).unbatch()
+        if shuffle:
+            ds = ds.shuffle(min(len(labels), 4 * CHUNK_RECORDS), seed=seed,
+                            reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        if max_steps:
+            ds = ds.take(max_steps)
+        ds = ds.map(prepare, num_parallel_calls=AUTOTUNE)
+    return ds.prefetch(AUTOTUNE)
 
 
 def steps_per_epoch(cache, split, batch_size, drop_remainder=True) -> int:

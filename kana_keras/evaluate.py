@@ -8,7 +8,10 @@ saw the VAE (``kana_keras.recognizer``) as the judge:
   class (per class and overall), the usual protocol for conditional generators;
 - **reconstructions** of test images, share recognised as their class;
 - **diversity**: mean pairwise distance of samples of one class over the same on real test
-  images of that class (a collapsed model scores near 0, a noisy one far above 1);
+  images of that class (a collapsed model scores near 0, a noisy one far above 1), on the
+  raw pixels and on the judge's view (both sets through the same ``prepare``: thresholded
+  and framed, so an MSE decoder's soft edges, which shrink every distance, do not count as
+  sameness);
 - **kana FID**: Fréchet distance between real test images and samples in the recognizer's
   penultimate feature space, one number to compare two models;
 - **realistic inputs** (``kana_keras.photos``: photos, scans, canvas layers of writers no
@@ -41,17 +44,25 @@ DEFAULT_REALISTIC_PER_CLASS = 2
 
 
 def per_image_losses(images, reconstruction_mean, reconstruction_sampled, z_mean, z_log_var,
-                     beta: float = 1.0) -> dict:
+                     beta: float = 1.0, prior_mean=None, prior_log_var=None) -> dict:
     """The VAE's loss terms per image (means over images) and the per-pixel error.
 
     ``reconstruction_mean`` decodes z_mean (what people look at); ``reconstruction_sampled``
-    decodes a sampled z (what the training loss sees).
+    decodes a sampled z (what the training loss sees). ``prior_mean``/``prior_log_var``
+    (per image, as ``vae.prior_params`` gives them) are a learned class prior: the KL is then
+    taken to it, as in training; None is N(0, I).
     """
     x = np.asarray(images, np.float64).reshape(len(images), -1)
     mean = np.asarray(reconstruction_mean, np.float64).reshape(len(images), -1)
     sampled = np.asarray(reconstruction_sampled, np.float64).reshape(len(images), -1)
     zm, zlv = np.asarray(z_mean, np.float64), np.asarray(z_log_var, np.float64)
-    kl = (-0.5 * (1 + zlv - zm ** 2 - np.exp(zlv))).sum(axis=1)
+    if prior_mean is None and prior_log_var is None:
+        kl = (-0.5 * (1 + zlv - zm ** 2 - np.exp(zlv))).sum(axis=1)
+    else:  # KL between diagonal Gaussians, as model.vae_loss
+        pm = np.zeros_like(zm) if prior_mean is None else np.asarray(prior_mean, np.float64)
+        plv = np.zeros_like(zlv) if prior_log_var is None else np.asarray(prior_log_var,
+                                                                          np.float64)
+        kl = (0.5 * (plv - zlv - 1 + (np.exp(zlv) + (zm - pm) ** 2) * np.exp(-plv))).sum(axis=1)
     sse = ((x - sampled) ** 2).sum(axis=1)
     return {
         "reconstruction_mse": float(((x - mean) ** 2).mean()),          # per pixel, z = mean
@@ -185,17 +196,19 @@ def evaluate_vae(weights_dir, recognizer, cache, samples_per_class: int = DEFAUL
     recon_mean = vae.decode(z_mean, labels)
     eps = np.random.default_rng([seed, 1]).standard_normal(z_mean.shape).astype(np.float32)
     recon_sampled = vae.decode(z_mean + np.exp(0.5 * z_log_var) * eps, labels)
+    prior = vae.prior_params(labels) if vae.prior == "class" else (None, None)
     result["test"] = per_image_losses(x, recon_mean, recon_sampled, z_mean, z_log_var,
-                                      float(getattr(vae, "beta", 1.0)))
+                                      float(getattr(vae, "beta", 1.0)), *prior)
     result["reconstructions_recognised"] = judge_accuracy(judge, recon_mean, test_y, classes)
     result["test_recognised"] = judge_accuracy(judge, x, test_y, classes)
 
-    # samples from the prior
+    # samples from the prior (the model's own: p(z | class) for a class prior)
     rng_seed = [seed, 2]
     n_classes = len(classes)
     sample_labels = np.repeat(np.arange(n_classes), samples_per_class).astype(np.int32)
-    z = np.random.default_rng(rng_seed).standard_normal(
+    eps = np.random.default_rng(rng_seed).standard_normal(
         (len(sample_labels), gen.latent_dim)).astype(np.float32)
+    z = vae.from_style(eps, sample_labels) if cond else eps
     samples = vae.decode(z, sample_labels if cond else None)
     if cond:
         result["samples_recognised"] = judge_accuracy(judge, samples, sample_labels, classes)
@@ -207,8 +220,12 @@ def evaluate_vae(weights_dir, recognizer, cache, samples_per_class: int = DEFAUL
         result["samples_classes_covered"] = int(len(np.unique(read)))
         result["diversity"] = diversity_ratio(samples[..., 0], read, x[..., 0], test_y)
         result["diversity"]["note"] = "unconditional: samples grouped by the judge's reading"
-    feats_real = recognizer.features(judge_view(x, recognizer.image_size))
-    feats_fake = recognizer.features(judge_view(samples, recognizer.image_size))
+    seen_real = judge_view(x, recognizer.image_size)
+    seen_fake = judge_view(samples, recognizer.image_size)
+    result["diversity_judged"] = diversity_ratio(
+        seen_fake / 255.0, sample_labels if cond else read, seen_real / 255.0, test_y)
+    feats_real = recognizer.features(seen_real)
+    feats_fake = recognizer.features(seen_fake)
     result["kana_fid"] = frechet_distance(feats_real, feats_fake)
     result["samples_per_class"] = samples_per_class
 
@@ -286,7 +303,9 @@ ROWS = [
      lambda r: r.get("samples_recognised", {}).get("accuracy"), "{:.1%}"),
     ("reconstructions recognised (target ≥ 98 %)",
      lambda r: r["reconstructions_recognised"]["accuracy"], "{:.1%}"),
-    ("diversity ratio (target 0.7–1.3)", lambda r: r["diversity"]["ratio"], "{:.2f}"),
+    ("diversity ratio, judge's view (target 0.7–1.3)",
+     lambda r: r["diversity_judged"]["ratio"], "{:.2f}"),
+    ("diversity ratio, raw pixels", lambda r: r["diversity"]["ratio"], "{:.2f}"),
     ("kana FID (lower is better)", lambda r: r["kana_fid"], "{:.2f}"),
     ("realistic inputs recognised", lambda r: r.get("realistic", {}).get("recognised"), "{:.1%}"),
     ("their reconstructions recognised",

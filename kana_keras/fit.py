@@ -32,10 +32,11 @@ BACKENDS = ("jax", "tensorflow", "torch")
 #: The CPU default: measured fastest of the three for the default model on a 2-core CPU
 #: (per 1,000 images: tensorflow 5.4 CPU-s, torch 24, jax 48: XLA-CPU transposed convs are slow).
 DEFAULT_BACKEND = "tensorflow"
+PIPELINES = ("auto", "tf.data", "numpy")
 CHECKPOINT_DIR = "checkpoint"
 RUNS_DIR = Path("runs")
 SAMPLE_CLASSES_SHOWN = 146
-#: samples.png draws z ~ N(0, 0.7^2): the prior's tails decode to smudges, its core to kana.
+#: samples.png draws from the prior at temperature 0.7: its tails decode to smudges, its core to kana.
 SAMPLE_TEMPERATURE = 0.7
 EXIT_NAN = 3
 EXIT_INTERRUPTED = 130
@@ -75,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"Keras backend (default: $KERAS_BACKEND or {DEFAULT_BACKEND})")
     p.add_argument("--distribute", action="store_true",
                    help="data-parallel over all local devices (JAX DataParallel, TF MirroredStrategy)")
+    p.add_argument("--pipeline", choices=PIPELINES, default="auto",
+                   help="input feed: tf.data, numpy (no TensorFlow needed), or auto: tf.data "
+                        "when TensorFlow is installed (default)")
     # output
     p.add_argument("--out", type=Path, default=Path("weights"), help="weights folder (weights)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
@@ -324,7 +328,6 @@ def run(args) -> int:
 
     import keras
 
-    from kana_keras import data as data_mod
     from kana_keras.cache import Cache
     from kana_keras.model import KanaVAE, save_vae
 
@@ -349,19 +352,17 @@ def run(args) -> int:
         print(f"kana_keras: --distribute: data-parallel over {devices} device(s) ({backend})")
 
     batch_size, epochs = training["batch_size"], training["epochs"]
-    steps = data_mod.steps_per_epoch(cache, "train", batch_size)
+    feed = input_feed(args.pipeline)
+    steps = feed.steps_per_epoch(cache, "train", batch_size)
     if args.max_steps:
         steps = min(steps, args.max_steps)
-    train_ds = data_mod.make_dataset(cache, "train", batch_size, augment=training["augment"],
-                                     seed=args.seed)
-    if args.max_steps:
-        train_ds = train_ds.take(steps)
-    if os.environ.get(_NAN_ENV):
-        train_ds = _poison(train_ds, int(os.environ[_NAN_ENV]))
     val_split = "val" if cache.count("val") else "train"
-    val_ds = data_mod.make_dataset(cache, val_split, batch_size, shuffle=False)
-    if args.max_steps:
-        val_ds = val_ds.take(max(1, args.max_steps // 2))
+    val_steps = max(1, args.max_steps // 2) if args.max_steps else None
+    train_ds = feed.make_dataset(cache, "train", batch_size, augment=training["augment"],
+                                 seed=args.seed, max_steps=args.max_steps)
+    val_ds = feed.make_dataset(cache, val_split, batch_size, shuffle=False, max_steps=val_steps)
+    if os.environ.get(_NAN_ENV) and feed.__name__ == "kana_keras.data":  # a test hook (tf.data)
+        train_ds = _poison(train_ds, int(os.environ[_NAN_ENV]))
     shown = np.linspace(0, cache.count(val_split) - 1, num=min(32, cache.count(val_split))).astype(int)
     val_images = cache.images(val_split)[shown].astype(np.float32)[..., None] / 255.0
     val_labels = np.asarray(cache.labels(val_split)[shown], dtype=np.int32)
@@ -561,9 +562,32 @@ def _poison(ds, from_batch: int):
     return ds.map(maybe_nan)
 
 
-def _have_tensorboard() -> bool:
+def _have_tensorflow() -> bool:
     import importlib.util
-    return importlib.util.find_spec("tensorboard") is not None
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):  # e.g. sys.modules["tensorflow"] = None
+        return False
+
+
+def _have_tensorboard() -> bool:
+    """Keras's TensorBoard callback writes through tf.summary: it needs both packages."""
+    import importlib.util
+    return importlib.util.find_spec("tensorboard") is not None and _have_tensorflow()
+
+
+def input_feed(pipeline: str):
+    """The module whose make_dataset feeds fit: tf.data, or NumPy batches without TensorFlow."""
+    if pipeline == "auto":
+        pipeline = "tf.data" if _have_tensorflow() else "numpy"
+    if pipeline == "numpy":
+        from kana_keras import batches
+        return batches
+    if not _have_tensorflow():
+        raise FitError("--pipeline tf.data needs TensorFlow (pip install tensorflow), "
+                       "or use --pipeline numpy")
+    from kana_keras import data
+    return data
 
 
 def _preprocess_params():
@@ -624,8 +648,10 @@ def write_model_card(out, args, backend, training, model, history, cache, total_
         *(f"- {k}: {v}" for k, v in last.items() if k not in ("epoch", "seconds")),
         "",
         "Losses are per image: squared error summed over pixels + beta x KL divergence.",
-        f"`samples.png`: one drawing per class, z ~ N(0, {SAMPLE_TEMPERATURE}^2) (temperature "
-        f"{SAMPLE_TEMPERATURE}; 1.0 gives more varied but messier kana). See also "
+        f"`samples.png`: one drawing per class from the prior at temperature {SAMPLE_TEMPERATURE} "
+        + ("(z = mu_c + sigma_c * eps, eps ~ N(0, "
+           if getattr(model, "prior", "standard") == "class" else "(z ~ N(0, ")
+        + f"{SAMPLE_TEMPERATURE}^2); 1.0 gives more varied but messier kana). See also "
         "`reconstructions.png` (validation writers, top; their reconstructions, below), "
         "`training_curves.png`, `history.csv`.",
         "",

@@ -36,6 +36,11 @@ SPACES = " \u3000"
 #: ``write`` draws one careful person: a latent style a little closer to the mean.
 WRITE_TEMPERATURE = 0.8
 
+# Latent codes: a model's prior p(z | class) is N(mu_c, sigma_c^2) (N(0, I) for the standard
+# prior). Every sample and every "style" here is eps ~ N(0, I), mapped to a class's codes
+# with ``vae.from_style`` (z = mu_c + sigma_c * eps) and back with ``vae.to_style``; so one
+# style fits every class, and for the standard prior eps is z itself.
+
 
 class NoRecognizerError(ValueError):
     """The weights folder holds no recognizer, so there is nothing to recognise with."""
@@ -213,8 +218,8 @@ class KanaGenerator:
         if self.conditional:
             labels = self._labels_for(kana, n) if kana is not None else \
                 rng.integers(0, len(self.classes), n).astype(np.int32)
-        z = rng.standard_normal((n, self.latent_dim)).astype(np.float32) * float(temperature)
-        return to_paper(self._decode(z, labels))
+        eps = rng.standard_normal((n, self.latent_dim)).astype(np.float32) * float(temperature)
+        return to_paper(self._decode(self.vae.from_style(eps, labels), labels))
 
     def sample_labels(self, n: int, kana=None, seed=None) -> list[str]:
         """The kana ``sample(n, kana, seed)`` draws, in order (for captions)."""
@@ -237,8 +242,17 @@ class KanaGenerator:
                               self.classes[label] if label is not None else None)
 
     def encode_style(self, image, kana=None) -> np.ndarray:
-        """The latent code (z mean) of a drawing: its writer's style once the class is known."""
-        return self._encode_image(image, kana)[2]
+        """A drawing's style: its z mean as eps of its class's prior (``vae.to_style``).
+
+        Class-free, so ``write(text, style=encode_style(drawing))`` keeps the hand for other
+        kana; with the standard prior it is the z mean itself.
+        """
+        _, label, z_mean = self._encode_image(image, kana)
+        return self._to_style(z_mean, label)
+
+    def _to_style(self, z_mean, label) -> np.ndarray:
+        """One z mean (latent_dim,) of class ``label`` (None: unconditional) -> its eps."""
+        return self.vae.to_style(z_mean[None], None if label is None else [label])[0]
 
     def _encode_image(self, image, kana=None):
         """Any picture → (prepared uint8 ink-high, class index or None, z mean (latent_dim,))."""
@@ -253,14 +267,29 @@ class KanaGenerator:
         return prepared, label, z_mean[0]
 
     def _endpoint(self, item):
-        """A kana character or an image → (z, class index or None)."""
+        """A kana character or an image → (style eps, class index or None).
+
+        A kana alone is its prior's centre (eps 0); a drawing is its encoding as eps.
+        """
         if isinstance(item, str) and len(item) == 1 and not Path(item).exists():
             if not self.conditional:
                 raise ValueError("this model is unconditional (the blog preset): interpolate "
                                  "between two images, not two characters")
             return np.zeros(self.latent_dim, np.float32), int(self._labels_for(item)[0])
         _, label, z_mean = self._encode_image(item)
-        return z_mean, label
+        return self._to_style(z_mean, label), label
+
+    def _blended_from_style(self, eps: np.ndarray, weights_a: np.ndarray, la: int,
+                            lb: int) -> np.ndarray:
+        """eps (N, latent) → z under a prior blended like ``_soft_decode``'s class (weight of
+        a per row, (N, 1)): mean and sigma both mixed, so the path runs from a's codes to b's."""
+        if self.vae.prior == "standard":
+            return eps
+        mean, log_var = self.vae.prior_params([la, lb])
+        sigma = np.exp(0.5 * log_var)
+        blended_mean = weights_a * mean[0][None] + (1 - weights_a) * mean[1][None]
+        blended_sigma = weights_a * sigma[0][None] + (1 - weights_a) * sigma[1][None]
+        return (blended_mean + blended_sigma * eps).astype(np.float32)
 
     # Layers of the conv decoder that belong to the per-class template branch, not the chain.
     _TEMPLATE_LAYERS = ("class_template", "template_image", "add_template", "images")
@@ -300,19 +329,21 @@ class KanaGenerator:
     def interpolate(self, a, b, steps: int = 8) -> np.ndarray:
         """``steps`` images morphing a into b (kana characters or images): uint8 (steps, S, S).
 
-        Latent codes are blended linearly; for a conditional model the class embeddings too,
-        so あ → お passes through shapes between the two.
+        Styles (eps) are blended linearly; for a conditional model the class embeddings and
+        the class priors too, so あ → お passes through shapes between the two.
         """
         steps = int(steps)
         if steps < 2:
             raise ValueError(f"steps must be at least 2, got {steps}")
-        (za, la), (zb, lb) = self._endpoint(a), self._endpoint(b)
+        (ea, la), (eb, lb) = self._endpoint(a), self._endpoint(b)
         t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-        z = (1 - t) * za[None] + t * zb[None]
+        eps = (1 - t) * ea[None] + t * eb[None]
         if not self.conditional:
-            return to_paper(self._decode(z))
+            return to_paper(self._decode(eps))
         if la == lb:
-            return to_paper(self._decode(z, np.full(steps, la, np.int32)))
+            labels = np.full(steps, la, np.int32)
+            return to_paper(self._decode(self.vae.from_style(eps, labels), labels))
+        z = self._blended_from_style(eps, 1 - t, la, lb)
         if self.vae.decoder_kind == "conv":
             return to_paper(self._soft_decode(z, 1 - t, la, lb))
         else:  # the dense decoder ends in its own sigmoid: switch class halfway
@@ -323,7 +354,8 @@ class KanaGenerator:
         """``text`` in one consistent synthetic handwriting: uint8 (rows*S, cols*S), black on white.
 
         ``style``: None (a writer drawn from ``seed``), a drawing of one kana (its encoded
-        style is kept, the class changes), or a latent vector. Spaces are blank cells,
+        style is kept, the class changes), or a latent vector, read as the class-free style
+        eps of ``encode_style`` (mapped to each kana's prior). Spaces are blank cells,
         newlines start a row, small kana (ゃ, ッ...) are their large class scaled down, ー is
         drawn as a stroke. Other characters raise a ValueError naming them.
         """
@@ -340,17 +372,18 @@ class KanaGenerator:
             raise ValueError(self._unknown_message(unknown))
         if style is None:
             rng = np.random.default_rng(seed)
-            z = rng.standard_normal(self.latent_dim).astype(np.float32) * WRITE_TEMPERATURE
+            eps = rng.standard_normal(self.latent_dim).astype(np.float32) * WRITE_TEMPERATURE
         elif isinstance(style, np.ndarray) and style.ndim == 1 and style.size == self.latent_dim:
-            z = style.astype(np.float32)
+            eps = style.astype(np.float32)
         else:
-            z = self.encode_style(style)
+            eps = self.encode_style(style)
         rows = text.split("\n")
         cells = [[c for c in row] for row in rows]
         drawn = [c for row in cells for c in row
                  if c in self._index or c in SMALL_KANA]
         labels = np.asarray([self._index[SMALL_KANA.get(c, c)] for c in drawn], np.int32)
-        glyphs = list(self._decode(np.repeat(z[None], len(labels), 0), labels)[..., 0])
+        z = self.vae.from_style(np.repeat(eps[None], len(labels), 0), labels)
+        glyphs = list(self._decode(z, labels)[..., 0])
         s = self.image_size
         ink = max([0.6] + [float(g.max()) for g in glyphs])
         width = _mean_stroke_width(glyphs, s)

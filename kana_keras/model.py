@@ -20,21 +20,34 @@ from kana_keras.trainers import BACKEND, VAETrainer
 
 WEIGHTS_FILE = "kana_vae.weights.h5"
 CONFIG_FILE = "config.json"
+PRIORS = ("standard", "class")
+#: Range of a learned prior's log-variance: no class's cloud may collapse or explode.
+PRIOR_LOG_VAR_RANGE = (-8.0, 4.0)
 
 # ## The loss
 
 
-def vae_loss(images, reconstruction, z_mean, z_log_var, beta=1.0):
-    """Squared error summed over pixels + beta * KL(q(z|x) || N(0, I)), averaged over the batch.
+def vae_loss(images, reconstruction, z_mean, z_log_var, beta=1.0, prior_mean=None,
+             prior_log_var=None):
+    """Squared error summed over pixels + beta * KL(q(z|x) || p(z)), averaged over the batch.
 
     The one loss of the project: train_step and test_step on every backend call it.
-    Returns (total, reconstruction_loss, kl_loss) as scalars.
+    p(z) is N(0, I), or N(prior_mean, exp(prior_log_var)) per example when given (a learned
+    class prior; a missing one of the two counts as 0). Returns (total, reconstruction_loss,
+    kl_loss) as scalars.
     """
     images = ops.cast(images, reconstruction.dtype)
     squared_error = ops.square(images - reconstruction)
     reconstruction_loss = ops.mean(ops.sum(ops.reshape(squared_error, (ops.shape(images)[0], -1)),
                                            axis=-1))
-    kl = -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
+    if prior_mean is None and prior_log_var is None:
+        kl = -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
+    else:  # KL between diagonal Gaussians
+        prior_mean = ops.zeros_like(z_mean) if prior_mean is None else prior_mean
+        prior_log_var = ops.zeros_like(z_log_var) if prior_log_var is None else prior_log_var
+        kl = 0.5 * (prior_log_var - z_log_var - 1.0
+                    + (ops.exp(z_log_var) + ops.square(z_mean - prior_mean))
+                    * ops.exp(-prior_log_var))
     kl_loss = ops.mean(ops.sum(kl, axis=-1))
     return reconstruction_loss + beta * kl_loss, reconstruction_loss, kl_loss
 
@@ -85,7 +98,17 @@ class KanaVAE(VAETrainer, keras.Model):
             (nearest-neighbour doubling, then a 3x3 convolution).
         class_template: bool, add a learned per-class image to the conv decoder's logits
             (conditional models only).
+        decoder_normalization: normalization of the conv decoder ("batch", "group", None),
+            or "same" as the encoder's.
+        output_upsampling: bool, make the conv decoder's pixel layer a 4x4 stride-2
+            transposed convolution (one more doubling), so no feature maps are held at full
+            size: the full-size maps are most of a small decoder's time on a CPU.
         dense_units: hidden sizes of the dense decoder.
+        prior: "standard" (p(z) = N(0, I)) or "class": a learned p(z | class) =
+            N(mu_c, diag(exp(logvar_c))) as in Sohn et al.'s CVAE (conditional models
+            only). At low beta z carries style and each class's codes sit in their own
+            region of z; sampling from that region instead of N(0, I) avoids drawing a
+            chimera of classes.
         seed: int, seed of the sampling noise.
 
     Example:
@@ -99,8 +122,9 @@ class KanaVAE(VAETrainer, keras.Model):
                  beta=1.0, embedding_dim=16, encoder_filters=(32, 64, 128, 256), kernel_size=3,
                  activation="relu", leaky_slope=0.3, normalization="batch", dropout=0.0,
                  hidden_dim=256, decoder="conv", decoder_filters=(128, 64, 32, 16),
-                 dense_units=(512,), upsampling="transpose", class_template=True, seed=0,
-                 **kwargs):
+                 dense_units=(512,), upsampling="transpose", class_template=True,
+                 decoder_normalization="same", output_upsampling=False, prior="standard",
+                 seed=0, **kwargs):
         super().__init__(**kwargs)
         self.image_size = int(image_size)
         self.latent_dim = int(latent_dim)
@@ -120,15 +144,26 @@ class KanaVAE(VAETrainer, keras.Model):
         self.dense_units = tuple(int(u) for u in dense_units)
         self.upsampling = upsampling
         self.class_template = bool(class_template)
+        self.decoder_normalization = (normalization if decoder_normalization == "same"
+                                      else decoder_normalization)
+        self.output_upsampling = bool(output_upsampling)
+        self.prior = prior
         self.seed = seed
+        if prior not in PRIORS:
+            raise ValueError(f"prior must be 'standard' or 'class', got {prior!r}")
+        if prior == "class" and not self.conditional:
+            raise ValueError("prior='class' needs conditional=True: an unconditional model has "
+                             "no class to look its prior up by")
         if upsampling not in ("transpose", "nearest"):
             raise ValueError(f"upsampling must be 'transpose' or 'nearest', got {upsampling!r}")
         if decoder not in ("conv", "dense"):
             raise ValueError(f"decoder must be 'conv' or 'dense', got {decoder!r}")
-        if decoder == "conv" and self.image_size % 2 ** len(self.decoder_filters):
+        doublings = len(self.decoder_filters) + self.output_upsampling
+        if decoder == "conv" and self.image_size % 2 ** doublings:
             raise ValueError(
-                f"image_size {self.image_size} must be divisible by 2**{len(self.decoder_filters)}"
-                f" (one doubling per decoder filter {self.decoder_filters})"
+                f"image_size {self.image_size} must be divisible by 2**{doublings} (one doubling"
+                f" per decoder filter {self.decoder_filters}"
+                + (", one in the output layer)" if self.output_upsampling else ")")
             )
 
         # === Layers ===
@@ -136,6 +171,14 @@ class KanaVAE(VAETrainer, keras.Model):
         self.decoder = self._build_decoder()
         self.sampler = Sampling(seed=seed, name="sampling")
         self.sampler.build(((None, self.latent_dim), (None, self.latent_dim)))
+        # p(z | class): one row (mean, log-variance) per class, built now so its weights exist
+        # before the first call; zeros = N(0, I) to start. None keeps the old weights layout.
+        self.class_prior = None
+        if self.prior == "class":
+            self.class_prior = keras.layers.Embedding(self.num_classes, 2 * self.latent_dim,
+                                                      embeddings_initializer="zeros",
+                                                      name="class_prior")
+            self.class_prior.build((None,))
 
         # === Trackers ===
         self.total_loss_tracker = keras.metrics.Mean(name="loss")
@@ -186,7 +229,7 @@ class KanaVAE(VAETrainer, keras.Model):
             x = keras.layers.Dense(side * side, activation="sigmoid", name="pixels")(x)
             images = keras.layers.Reshape((side, side, 1), name="images")(x)
             return keras.Model(inputs, images, name="decoder")
-        start = side // 2 ** len(self.decoder_filters)
+        start = side // 2 ** (len(self.decoder_filters) + self.output_upsampling)
         channels = self.encoder_filters[-1]
         x = keras.layers.Dense(start * start * channels, name="project")(x)
         x = _activation(self.activation, self.leaky_slope, "act_project")(x)
@@ -195,16 +238,21 @@ class KanaVAE(VAETrainer, keras.Model):
             if self.upsampling == "nearest":  # resize then convolve: no checkerboard, fast on XLA
                 x = keras.layers.UpSampling2D(2, name=f"upsample_{i}")(x)
                 x = keras.layers.Conv2D(filters, 3, padding="same",
-                                        use_bias=self.normalization is None, name=f"deconv_{i}")(x)
+                                        use_bias=self.decoder_normalization is None,
+                                        name=f"deconv_{i}")(x)
             else:
                 x = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
-                                                 use_bias=self.normalization is None,
+                                                 use_bias=self.decoder_normalization is None,
                                                  name=f"deconv_{i}")(x)
-            norm = _normalization(self.normalization, f"norm_{i}")
+            norm = _normalization(self.decoder_normalization, f"norm_{i}")
             if norm is not None:
                 x = norm(x)
             x = _activation(self.activation, self.leaky_slope, f"act_{i}")(x)
-        logits = keras.layers.Conv2D(1, 3, padding="same", name="pixels")(x)
+        if self.output_upsampling:
+            logits = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same",
+                                                  name="pixels")(x)
+        else:
+            logits = keras.layers.Conv2D(1, 3, padding="same", name="pixels")(x)
         if self.conditional and self.class_template:
             # A learned per-class image added to the logits: the label alone draws the
             # class's typical shape from the first steps, so z is left to learn the style
@@ -254,17 +302,29 @@ class KanaVAE(VAETrainer, keras.Model):
             return z
         return [z, ops.reshape(ops.cast(ops.convert_to_tensor(labels), "int32"), (-1, 1))]
 
+    def _class_prior(self, labels):
+        """Class indices -> (prior_mean, prior_log_var) tensors (N, latent_dim), log-var clipped."""
+        labels = ops.reshape(ops.cast(ops.convert_to_tensor(labels), "int32"), (-1,))
+        rows = self.class_prior(labels)
+        prior_log_var = ops.clip(rows[:, self.latent_dim:], *PRIOR_LOG_VAR_RANGE)
+        return rows[:, :self.latent_dim], prior_log_var
+
     def call(self, inputs, training=False):
-        """(images, labels) -> {"reconstruction", "z_mean", "z_log_var"}."""
+        """(images, labels) -> {"reconstruction", "z_mean", "z_log_var"}, with
+        "prior_mean" and "prior_log_var" for a class prior."""
         images, labels = self._split_inputs(inputs)
         z_mean, z_log_var = self.encoder(self._encoder_inputs(images, labels), training=training)
         z = self.sampler([z_mean, z_log_var])
         reconstruction = self.decoder(self._decoder_inputs(z, labels), training=training)
-        return {"reconstruction": reconstruction, "z_mean": z_mean, "z_log_var": z_log_var}
+        outputs = {"reconstruction": reconstruction, "z_mean": z_mean, "z_log_var": z_log_var}
+        if self.class_prior is not None:
+            outputs["prior_mean"], outputs["prior_log_var"] = self._class_prior(labels)
+        return outputs
 
     def vae_losses(self, images, outputs):
         total, reconstruction_loss, kl_loss = vae_loss(
-            images, outputs["reconstruction"], outputs["z_mean"], outputs["z_log_var"], self.beta
+            images, outputs["reconstruction"], outputs["z_mean"], outputs["z_log_var"], self.beta,
+            outputs.get("prior_mean"), outputs.get("prior_log_var"),
         )
         return {"loss": total, "reconstruction_loss": reconstruction_loss, "kl_loss": kl_loss}
 
@@ -323,15 +383,55 @@ class KanaVAE(VAETrainer, keras.Model):
         z_mean, _ = self.encode(images, labels)
         return self.decode(z_mean, labels)
 
+    def prior_params(self, labels=None, n=None):
+        """p(z | class) of each label -> (mean, log_var), float32 (N, latent_dim).
+
+        Zeros for the standard prior (N is len(labels), else n), so callers need no branch.
+        """
+        if self.class_prior is None:
+            count = len(np.asarray(labels).reshape(-1)) if labels is not None else (n or 1)
+            zeros = np.zeros((count, self.latent_dim), np.float32)
+            return zeros, zeros.copy()
+        labels = self._labels_array(labels, n)
+        table = ops.convert_to_numpy(self.class_prior.embeddings).astype(np.float32)[labels]
+        log_var = np.clip(table[:, self.latent_dim:], *PRIOR_LOG_VAR_RANGE)
+        return table[:, :self.latent_dim], log_var.astype(np.float32)
+
+    def to_style(self, z, labels=None):
+        """Codes z of the given classes -> class-free style eps = (z - mu_c) / sigma_c.
+
+        With a class prior each class's codes sit in their own region of z; eps says where a
+        drawing lies within its class, so ``from_style(eps, other)`` writes another kana in
+        the same hand. Identity for the standard prior.
+        """
+        z = np.asarray(z, np.float32).reshape(-1, self.latent_dim)
+        if self.class_prior is None:
+            return z
+        mean, log_var = self.prior_params(labels, len(z))
+        return ((z - mean) * np.exp(-0.5 * log_var)).astype(np.float32)
+
+    def from_style(self, eps, labels=None):
+        """Style eps -> codes z = mu_c + sigma_c * eps of the given classes (to_style's inverse).
+
+        eps ~ N(0, I) gives z ~ p(z | class): samples land where that class's codes are.
+        Identity for the standard prior.
+        """
+        eps = np.asarray(eps, np.float32).reshape(-1, self.latent_dim)
+        if self.class_prior is None:
+            return eps
+        mean, log_var = self.prior_params(labels, len(eps))
+        return (mean + np.exp(0.5 * log_var) * eps).astype(np.float32)
+
     def generate(self, labels=None, n=None, temperature=1.0, seed=None):
-        """New drawings: z ~ N(0, temperature^2) decoded (for the given classes if conditional)."""
+        """New drawings: z ~ the prior at temperature (eps * temperature through ``from_style``),
+        decoded (for the given classes if conditional)."""
         if labels is not None:
             labels = np.asarray(labels, dtype=np.int32).reshape(-1)
             if n is not None and n != len(labels):
                 labels = np.resize(labels, n)
         n = len(labels) if labels is not None else (n or 1)
-        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
-        return self.decode(z * float(temperature), labels)
+        eps = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        return self.decode(self.from_style(eps * float(temperature), labels), labels)
 
     def init_class_templates(self, images, labels):
         """Start each class's template at the logit of its mean image (data-dependent init).
@@ -377,6 +477,9 @@ class KanaVAE(VAETrainer, keras.Model):
             "dense_units": list(self.dense_units),
             "upsampling": self.upsampling,
             "class_template": self.class_template,
+            "decoder_normalization": self.decoder_normalization,
+            "output_upsampling": self.output_upsampling,
+            "prior": self.prior,
             "seed": self.seed,
         }
 

@@ -27,6 +27,68 @@ def test_perfect_reconstruction_scores_zero():
     assert m["loss"] == pytest.approx(0.2 + 2 * 1.5)
 
 
+def test_kl_to_a_class_prior_matches_the_training_loss():
+    import keras
+
+    from kana_keras.model import vae_loss
+
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 8, 8, 1)).astype(np.float32)
+    zm, zlv, pm = (rng.standard_normal((4, 3)).astype(np.float32) for _ in range(3))
+    plv = rng.uniform(-2, 2, (4, 3)).astype(np.float32)
+    m = E.per_image_losses(x, x, x, zm, zlv, 1.0, pm, plv)
+    want = float(keras.ops.convert_to_numpy(vae_loss(x, x, zm, zlv, 1.0, pm, plv)[2]))
+    assert m["kl_loss"] == pytest.approx(want, rel=1e-5)
+    same = E.per_image_losses(x, x, x, zm, zlv, 1.0, zm, zlv)
+    assert same["kl_loss"] == pytest.approx(0, abs=1e-9)
+    # N(1, 1) against the prior N(0, 4): 0.5 * (log 4 - 1 + 2 / 4) per dimension
+    one, zero = np.ones((5, 3)), np.zeros((5, 3))
+    m = E.per_image_losses(x[:1].repeat(5, 0), x[:1].repeat(5, 0), x[:1].repeat(5, 0), one, zero,
+                           prior_mean=zero, prior_log_var=np.full((5, 3), np.log(4.0)))
+    assert m["kl_loss"] == pytest.approx(3 * 0.5 * (np.log(4.0) - 0.5))
+
+
+def test_evaluate_vae_uses_a_class_prior(tmp_path, monkeypatch):
+    """Samples come from p(z | class), and the test KL is taken to each image's class prior."""
+    from types import SimpleNamespace
+
+    import keras
+
+    from kana_keras.model import KanaVAE, save_vae
+
+    classes = list("あいう")
+    keras.utils.set_random_seed(0)
+    vae = KanaVAE(image_size=16, latent_dim=4, num_classes=3, encoder_filters=(4, 8),
+                  decoder_filters=(8, 4), hidden_dim=8, embedding_dim=3, prior="class")
+    rng = np.random.default_rng(0)
+    prior = np.concatenate([rng.uniform(-3, 3, (3, 4)), rng.uniform(-2, 1, (3, 4))], 1)
+    vae.class_prior.embeddings.assign(prior.astype(np.float32))
+    save_vae(vae, tmp_path / "w", classes)
+    test_y = np.repeat(np.arange(3), 4)
+    test_x = (rng.random((12, 16, 16)) * 255).astype(np.uint8)
+    cache = SimpleNamespace(classes=classes, image_size=16, images=lambda split: test_x,
+                            labels=lambda split: test_y)
+    judge = SimpleNamespace(image_size=16, predict=lambda imgs: np.zeros(len(imgs), int),
+                            probabilities=lambda imgs: np.full((len(imgs), 3), 1 / 3),
+                            features=lambda imgs: imgs.reshape(len(imgs), -1)[:, :8] / 255.0)
+    mapped = []
+    real_from_style = KanaVAE.from_style
+    monkeypatch.setattr(KanaVAE, "from_style", lambda self, eps, labels=None: mapped.append(
+        (eps, labels)) or real_from_style(self, eps, labels))
+    result = E.evaluate_vae(tmp_path / "w", judge, cache, samples_per_class=2, progress=False)
+    eps, labels = mapped[-1]
+    np.testing.assert_array_equal(labels, [0, 0, 1, 1, 2, 2])
+    np.testing.assert_array_equal(eps, np.random.default_rng([0, 2]).standard_normal((6, 4))
+                                  .astype(np.float32))
+    x = test_x[..., None].astype(np.float32) / 255.0
+    z_mean, z_log_var = vae.encode(x, test_y)
+    pm, plv = vae.prior_params(test_y)
+    want = E.per_image_losses(x, x, x, z_mean, z_log_var, 1.0, pm, plv)["kl_loss"]
+    standard = E.per_image_losses(x, x, x, z_mean, z_log_var)["kl_loss"]
+    assert result["test"]["kl_loss"] == pytest.approx(want, rel=1e-4)
+    assert abs(want - standard) > 1.0
+
+
 def test_judge_accuracy_with_a_fake_recognizer():
     classes = ["あ", "い", "へ", "ヘ"]
     images = np.zeros((6, 4, 4))

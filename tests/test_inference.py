@@ -180,6 +180,61 @@ def test_without_recognizer_and_unconditional(tiny_cache, tmp_path):
         gen.write("あ")
 
 
+def test_a_class_prior_routes_sampling_styles_and_interpolation(tmp_path):
+    """A prior="class" model: every latent drawn or encoded goes through its p(z | class)."""
+    import keras
+
+    from kana_keras.model import KanaVAE, save_vae
+
+    classes = list("あいうおかき")
+    keras.utils.set_random_seed(0)
+    vae = KanaVAE(num_classes=len(classes), prior="class", **TINY_VAE)
+    vae.compile(optimizer="adam")
+    x = np.random.default_rng(0).random((12, 32, 32, 1)).astype(np.float32)
+    for _ in range(2):
+        vae.train_on_batch(x, np.arange(12) % len(classes))
+    rng = np.random.default_rng(1)
+    mean = rng.uniform(-3, 3, (len(classes), 4))                 # classes far apart in z
+    log_var = rng.uniform(-3, 0, (len(classes), 4))
+    vae.class_prior.embeddings.assign(np.concatenate([mean, log_var], 1).astype(np.float32))
+    gen = KanaGenerator.load(save_vae(vae, tmp_path / "w", classes))
+    vae = gen.vae
+
+    def paper(z, labels):
+        return 255 - np.clip(np.rint(vae.decode(z, labels)[..., 0] * 255), 0, 255)
+
+    # sample: temperature 0 is each class's prior mean, not z = 0
+    zero = gen.sample(2, kana="かお", seed=0, temperature=0.0).astype(np.float32)
+    np.testing.assert_allclose(zero, paper(mean[[4, 3]], [4, 3]), atol=1)
+    assert np.abs(zero[0] - paper(np.zeros((1, 4)), [4])[0]).max() > 1
+    many = gen.sample(6, kana="あ", seed=2)
+    assert many.shape == (6, 32, 32) and np.array_equal(many, gen.sample(6, kana="あ", seed=2))
+
+    # write: one style eps for every kana, drawn from seed or encoded from a drawing
+    line = gen.write("あい", seed=0)
+    eps = np.random.default_rng(0).standard_normal(4).astype(np.float32) * 0.8
+    np.testing.assert_allclose(line[:, :32], paper(vae.from_style(eps[None], [0]), [0])[0],
+                               atol=1)
+    np.testing.assert_allclose(line[:, 32:], paper(vae.from_style(eps[None], [1]), [1])[0],
+                               atol=1)
+    style = gen.encode_style(drawing("う"), kana="う")
+    _, _, z_mean = gen._encode_image(drawing("う"), kana="う")
+    np.testing.assert_allclose(vae.from_style(style[None], [2])[0], z_mean, rtol=1e-4, atol=1e-5)
+    assert np.array_equal(gen.write("かき", style=style), gen.write("かき", style=style.copy()))
+    assert gen.write("かき", style=drawing("う")).shape == (32, 64)
+
+    # interpolate: ends are each kana's prior mean (eps 0), or the drawing's own encoding
+    strip = gen.interpolate("あ", "お", steps=5).astype(np.float32)
+    np.testing.assert_allclose(strip[0], paper(mean[[0]], [0])[0], atol=1)
+    np.testing.assert_allclose(strip[-1], paper(mean[[3]], [3])[0], atol=1)
+    same = gen.interpolate("い", "い", steps=3)
+    assert np.array_equal(same[0], same[-1])
+    mixed = gen.interpolate(drawing("う"), "か", steps=3).astype(np.float32)
+    label = gen._labels_for(gen.reconstruct(drawing("う")).kana)[0]
+    z_end = gen._encode_image(drawing("う"))[2]
+    np.testing.assert_allclose(mixed[0], paper(z_end[None], [label])[0], atol=1)
+
+
 def test_load_missing_folder_is_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such weights folder"):
         KanaGenerator.load(tmp_path / "nope")

@@ -44,9 +44,24 @@ def test_vae_loss_is_zero_for_perfect_standard_normal_fit():
     assert float(keras.ops.convert_to_numpy(total)) == pytest.approx(0.0, abs=1e-6)
 
 
-@pytest.mark.parametrize("conditional", [True, False])
-def test_get_config_round_trip_is_identical(conditional):
-    model = KanaVAE(conditional=conditional, **TINY)
+def test_vae_loss_with_a_prior_is_the_kl_between_diagonal_gaussians():
+    rng = np.random.default_rng(1)
+    images = rng.random((3, 4, 4, 1)).astype("float32")
+    qm, qlv, pm = (rng.standard_normal((3, 2)).astype("float32") for _ in range(3))
+    plv = rng.uniform(-2, 2, (3, 2)).astype("float32")
+    kl_of = lambda *prior: float(keras.ops.convert_to_numpy(  # noqa: E731
+        vae_loss(images, images, qm, qlv, 1.0, *prior)[2]))
+    want = (0.5 * (plv - qlv + (np.exp(qlv) + (qm - pm) ** 2) / np.exp(plv) - 1)).sum(1).mean()
+    assert kl_of(pm, plv) == pytest.approx(want, rel=1e-5)
+    assert kl_of(qm, qlv) == pytest.approx(0.0, abs=1e-5)          # q is the prior: no cost
+    zeros = np.zeros_like(qm)
+    assert kl_of(zeros, zeros) == pytest.approx(kl_of(), rel=1e-5)  # N(0, I) given explicitly
+
+
+@pytest.mark.parametrize("conditional, prior", [(True, "standard"), (False, "standard"),
+                                                (True, "class")])
+def test_get_config_round_trip_is_identical(conditional, prior):
+    model = KanaVAE(conditional=conditional, prior=prior, **TINY)
     config = model.get_config()
     rebuilt = KanaVAE.from_config(json.loads(json.dumps(config)))
     assert json.dumps(rebuilt.get_config(), sort_keys=True) == json.dumps(config, sort_keys=True)
@@ -69,6 +84,126 @@ def test_shapes_and_ranges():
     assert model.generate(labels=[4], n=3, seed=0).shape == (3, 16, 16, 1)
     outputs = model((images, labels))
     assert set(outputs) == {"reconstruction", "z_mean", "z_log_var"}
+
+
+def test_lean_decoder_draws_the_pixels_with_its_last_transposed_convolution():
+    """output_upsampling: no full-size feature maps; decoder_normalization: None drops BN."""
+    lean = KanaVAE(decoder_filters=(8, 4), output_upsampling=True, decoder_normalization=None,
+                   **{k: v for k, v in TINY.items() if k != "decoder_filters"})
+    pixels = lean.decoder.get_layer("pixels")
+    assert isinstance(pixels, keras.layers.Conv2DTranspose) and pixels.strides == (2, 2)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization)
+                   for layer in lean.decoder.layers)
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in lean.encoder.layers)
+    widest = max(layer.output.shape[1] for layer in lean.decoder.layers
+                 if len(layer.output.shape) == 4 and layer.output.shape[-1] > 1)
+    assert widest == 8  # half of the 16-pixel image: only the pixel layer works at full size
+    assert lean.generate(labels=[0, 1], seed=0).shape == (2, 16, 16, 1)
+    config = lean.get_config()
+    assert config["output_upsampling"] and config["decoder_normalization"] is None
+    old = dict(config)
+    del old["output_upsampling"], old["decoder_normalization"]  # a config.json from before
+    assert not KanaVAE.from_config(old).output_upsampling
+    with pytest.raises(ValueError, match="divisible by 2\\*\\*3"):
+        KanaVAE(image_size=20, decoder_filters=(8, 4), output_upsampling=True,
+                **{k: v for k, v in TINY.items() if k not in ("decoder_filters", "image_size")})
+
+
+def test_prior_is_validated_and_old_configs_load_as_standard():
+    with pytest.raises(ValueError, match="conditional=True"):
+        KanaVAE(conditional=False, prior="class", **TINY)
+    with pytest.raises(ValueError, match="'gaussian'"):
+        KanaVAE(prior="gaussian", **TINY)
+    config = KanaVAE(**TINY).get_config()
+    assert config.pop("prior") == "standard"                     # a config.json from before
+    assert KanaVAE.from_config(config).prior == "standard"
+
+
+def test_class_prior_adds_one_weight_and_standard_none():
+    standard, learned = KanaVAE(**TINY), KanaVAE(prior="class", **TINY)
+    assert not any("class_prior" in w.path for w in standard.weights)
+    extra = [w for w in learned.weights if "class_prior" in w.path]
+    assert len(extra) == 1 and tuple(extra[0].shape) == (5, 2 * 4) and extra[0].trainable
+    assert learned.count_params() == standard.count_params() + 5 * 8
+    assert [w.path for w in learned.weights if "class_prior" not in w.path] == [
+        w.path for w in standard.weights]                         # the same layout otherwise
+    images = np.zeros((2, 16, 16, 1), "float32")
+    assert set(learned((images, np.array([1, 2])))) == {
+        "reconstruction", "z_mean", "z_log_var", "prior_mean", "prior_log_var"}
+    mean, log_var = standard.prior_params([0, 3])
+    assert mean.shape == log_var.shape == (2, 4) and not mean.any() and not log_var.any()
+    z = np.random.default_rng(0).standard_normal((2, 4)).astype("float32")
+    np.testing.assert_array_equal(standard.to_style(z, [0, 3]), z)
+    np.testing.assert_array_equal(standard.from_style(z, [0, 3]), z)
+
+
+def _set_class_prior(model, seed=0):
+    """Distinct, known prior rows: class c centred at 3 * (c - 2), sigma from 0.05 to 2."""
+    rng = np.random.default_rng(seed)
+    mean = 3.0 * (np.arange(model.num_classes)[:, None] - 2) + rng.uniform(
+        -0.5, 0.5, (model.num_classes, model.latent_dim))
+    log_var = rng.uniform(2 * np.log(0.05), 2 * np.log(2.0), mean.shape)
+    model.class_prior.embeddings.assign(np.concatenate([mean, log_var], 1).astype("float32"))
+    return mean.astype("float32"), log_var.astype("float32")
+
+
+def test_class_prior_params_style_maps_and_generate(monkeypatch):
+    model = KanaVAE(prior="class", **TINY)
+    mean, log_var = _set_class_prior(model)
+    got_mean, got_log_var = model.prior_params([3, 1])
+    np.testing.assert_allclose(got_mean, mean[[3, 1]])
+    np.testing.assert_allclose(got_log_var, log_var[[3, 1]])
+    model.class_prior.embeddings.assign(
+        np.concatenate([mean, np.full_like(log_var, 50.0)], 1))     # clipped, not exp(50)
+    assert model.prior_params([0])[1].max() == pytest.approx(4.0)
+    _set_class_prior(model)
+    z = np.random.default_rng(1).standard_normal((5, 4)).astype("float32")
+    labels = np.array([0, 1, 2, 3, 4])
+    eps = model.to_style(z, labels)
+    np.testing.assert_allclose(eps, (z - mean) / np.exp(0.5 * log_var), rtol=1e-5)
+    np.testing.assert_allclose(model.from_style(eps, labels), z, rtol=1e-5, atol=1e-5)
+    # generate for class c draws z ~ N(mu_c, sigma_c^2 T^2): watch what it decodes
+    decoded = []
+    monkeypatch.setattr(KanaVAE, "decode", lambda self, z, labels=None: decoded.append(z) or z)
+    model.generate(labels=[2], n=4000, seed=0)
+    sigma = np.exp(0.5 * log_var[2])
+    np.testing.assert_allclose(decoded[-1].mean(0), mean[2], atol=4 * sigma.max() / np.sqrt(4000))
+    np.testing.assert_allclose(decoded[-1].std(0), sigma, rtol=0.1)
+    model.generate(labels=[4, 0], temperature=0.0, seed=0)
+    np.testing.assert_allclose(decoded[-1], mean[[4, 0]])
+
+
+def test_class_prior_saves_and_loads(tmp_path):
+    model = KanaVAE(prior="class", **TINY)
+    model.compile(optimizer="adam")
+    mean, log_var = _set_class_prior(model)
+    save_vae(model, tmp_path, list("abcde"))
+    loaded, config = load_vae(tmp_path)
+    assert config["model"]["prior"] == "class" and loaded.get_config() == model.get_config()
+    np.testing.assert_array_equal(loaded.prior_params(range(5))[0], mean)
+    np.testing.assert_array_equal(loaded.prior_params(range(5))[1], log_var)
+    labels = [0, 1, 2, 3]
+    np.testing.assert_allclose(loaded.generate(labels, seed=3), model.generate(labels, seed=3),
+                               atol=1e-6)
+
+
+def test_train_on_batch_learns_the_class_prior():
+    keras.utils.set_random_seed(0)
+    model = KanaVAE(prior="class", **TINY)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    rng = np.random.default_rng(0)
+    images = rng.random((10, 16, 16, 1)).astype("float32")
+    labels = np.arange(10) % 5
+    logs = [model.train_on_batch(images, labels, return_dict=True) for _ in range(2)]
+    assert all(np.isfinite(list(log.values())).all() for log in logs)
+    assert np.abs(model.prior_params(range(5))[0]).max() > 1e-3   # the prior moved off N(0, I)
+    # the loss's KL is the KL to each image's class prior
+    outputs = model((images, labels))
+    kl = float(keras.ops.convert_to_numpy(model.vae_losses(images, outputs)["kl_loss"]))
+    qm, qlv = (keras.ops.convert_to_numpy(outputs[k]) for k in ("z_mean", "z_log_var"))
+    pm, plv = model.prior_params(labels)
+    want = (0.5 * (plv - qlv + (np.exp(qlv) + (qm - pm) ** 2) / np.exp(plv) - 1)).sum(1).mean()
+    assert kl == pytest.approx(want, rel=1e-4)
 
 
 def test_blog_preset_matches_the_seed_network():
@@ -127,11 +262,10 @@ def test_load_vae_names_missing_files(tmp_path):
 # ## Per backend, in subprocesses
 
 
-def _run_backend(backend, cache, work, *flags):
+def _run_backend(backend, cache, work, *flags, script=ROOT / "tests" / "backend_check.py"):
     env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "backend_check.py"), str(cache),
-                           str(work), *flags], env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run([sys.executable, str(script), str(cache), str(work), *flags], env=env,
+                          capture_output=True, text=True, timeout=600)
     lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, f"{backend} failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
     return json.loads(lines[-1][len("RESULT "):])
@@ -172,3 +306,55 @@ def test_weights_load_under_every_other_backend(backend_results, loader):
     assert sorted(diffs) == sorted(set(BACKENDS) - {loader})
     for saver, diff in diffs.items():
         assert diff < 1e-4, f"saved on {saver}, decoded on {loader}: max |diff| {diff}"
+
+
+# A learned class prior on every backend: two train_on_batch steps (JAX's stateless_call must
+# see the prior's embedding as a weight), saved, then decoded by every other backend.
+PRIOR_CHECK = """
+import json, sys
+from pathlib import Path
+import numpy as np, keras
+from kana_keras.model import KanaVAE, load_vae, save_vae
+
+work, backend = Path(sys.argv[2]), keras.backend.backend()
+rng = np.random.default_rng(0)
+eps, labels = rng.standard_normal((5, 4)).astype("float32"), np.arange(5, dtype="int32")
+result = {"backend": backend, "cross_backend_max_diff": {}}
+if "--compare-only" not in sys.argv:
+    keras.utils.set_random_seed(0)
+    model = KanaVAE(prior="class", **TINY)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    images, y = rng.random((10, 16, 16, 1)).astype("float32"), np.arange(10) % 5
+    logs = [model.train_on_batch(images, y, return_dict=True) for _ in range(2)]
+    result["losses"] = [float(log["loss"]) for log in logs]
+    result["prior_moved"] = float(np.abs(model.prior_params(labels)[0]).max())
+    save_vae(model, work / backend, list("abcde"))
+    np.save(work / backend / "decoded.npy", model.decode(model.from_style(eps, labels), labels))
+for saved in sorted(p for p in work.iterdir() if (p / "decoded.npy").exists()):
+    if saved.name != backend:
+        model, _ = load_vae(saved)
+        drawn = model.decode(model.from_style(eps, labels), labels)
+        result["cross_backend_max_diff"][saved.name] = float(
+            np.abs(drawn - np.load(saved / "decoded.npy")).max())
+print("RESULT " + json.dumps(result))
+"""
+
+
+@pytest.mark.slow
+def test_class_prior_trains_and_loads_on_every_backend(tmp_path):
+    script = tmp_path / "prior_check.py"
+    script.write_text(f"TINY = {TINY!r}\n" + PRIOR_CHECK, encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    # each loads the weights saved before it; then the first loads the last's ("-": no cache)
+    results = {b: _run_backend(b, "-", work, script=script) for b in BACKENDS}
+    late = _run_backend(BACKENDS[0], "-", work, "--compare-only", script=script)
+    results[BACKENDS[0]]["cross_backend_max_diff"].update(late["cross_backend_max_diff"])
+    print(json.dumps(results, indent=1))
+    loaded = set()
+    for loader, r in results.items():
+        assert np.isfinite(r["losses"]).all() and r["prior_moved"] > 1e-3, (loader, r)
+        for saver, diff in r["cross_backend_max_diff"].items():
+            assert diff < 1e-4, f"saved on {saver}, decoded on {loader}: max |diff| {diff}"
+            loaded.add(saver)
+    assert loaded == set(BACKENDS), results
