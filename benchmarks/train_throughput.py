@@ -7,15 +7,14 @@ process. Only steady-state steps are timed: the clock starts after the first ``-
 batches of each ``fit`` call (tracing, building the input adapter and the first steps
 cost a fixed second or more, which would swamp a short run). The two models alternate for
 ``--rounds`` epochs and each keeps its best, so a busy spell on a shared machine does not
-decide the ratio. The blog's ~66M-parameter
-dense decoder dominates its time. Target: default >= 10x.
+decide the ratio. The blog's ~66M-parameter dense decoder dominates its time.
+Target: default >= 10x.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 from _common import DEFAULT_CACHE, set_backend, steady_rate
 

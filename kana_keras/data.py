@@ -5,6 +5,7 @@ flow through tf.data, one gather per batch; large ones are streamed from the mem
 arrays in shuffled contiguous chunks, so memory stays bounded. Batches are
 turned into float32 [0, 1] with a channel axis and, for training, lightly distorted
 (shift, scale, rotation, shear; never a flip: a mirrored kana is a different glyph or none).
+``kana_keras.batches`` is its NumPy twin for machines without TensorFlow.
 """
 
 from __future__ import annotations

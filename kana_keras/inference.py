@@ -21,7 +21,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kana_keras import kana as kana_mod
 from kana_keras import preprocess
 from kana_keras.images import to_uint8
 from kana_keras.model import load_vae
