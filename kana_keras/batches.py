@@ -53,11 +53,21 @@ def augment_images(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def _open(cache):
+def open_cache(cache):
+    """A ``kana_keras.cache.Cache``, given one or its folder."""
     if isinstance(cache, (str, os.PathLike)):
         from kana_keras.cache import Cache
         return Cache.open(cache)
     return cache
+
+
+def split_arrays(cache, split):
+    """(images, labels) of one split, memory-mapped; an empty split is an error naming it."""
+    cache = open_cache(cache)
+    images, labels = cache.images(split), cache.labels(split)
+    if len(labels) == 0:
+        raise ValueError(f"cache {getattr(cache, 'path', cache)!s}: split {split!r} is empty")
+    return images, labels
 
 
 class CacheBatches(keras.utils.PyDataset):
@@ -79,10 +89,7 @@ class CacheBatches(keras.utils.PyDataset):
     def __init__(self, cache, split, batch_size, augment=False, shuffle=None, seed=0,
                  with_labels=True, drop_remainder=None, max_steps=None, workers=4, **kwargs):
         super().__init__(workers=workers, use_multiprocessing=False, **kwargs)
-        cache = _open(cache)
-        images, labels = cache.images(split), cache.labels(split)
-        if len(labels) == 0:
-            raise ValueError(f"cache {getattr(cache, 'path', cache)!s}: split {split!r} is empty")
+        images, labels = split_arrays(cache, split)
         self.in_memory = images.nbytes <= IN_MEMORY_BYTES
         self.images = np.array(images) if self.in_memory else images
         self.labels = np.asarray(labels, dtype=np.int32)
@@ -136,5 +143,5 @@ def make_dataset(cache, split, batch_size, augment=False, shuffle=None, seed=0,
 
 
 def steps_per_epoch(cache, split, batch_size, drop_remainder=True) -> int:
-    n = _open(cache).count(split)
+    n = open_cache(cache).count(split)
     return max(1, n // batch_size if drop_remainder else math.ceil(n / batch_size))

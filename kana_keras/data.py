@@ -11,27 +11,19 @@ turned into float32 [0, 1] with a channel axis and, for training, lightly distor
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import tensorflow as tf
 
-# augmentation ranges are shared with the NumPy feed
-from kana_keras.batches import MAX_ROTATION, MAX_SCALE, MAX_SHEAR, MAX_SHIFT
+# shared with the NumPy feed: augmentation ranges, the in-memory bound, opening a split, and
+# steps_per_epoch (re-exported: fit calls it on whichever feed it uses)
+from kana_keras.batches import (IN_MEMORY_BYTES, MAX_ROTATION, MAX_SCALE, MAX_SHEAR, MAX_SHIFT,
+                                split_arrays, steps_per_epoch)  # noqa: F401
 
 AUTOTUNE = tf.data.AUTOTUNE
-#: Caches whose split fits under this many bytes are loaded into memory (fastest).
-IN_MEMORY_BYTES = 1 << 30
 #: Records read per step when streaming a large split.
 CHUNK_RECORDS = 8192
 
-
-
-def _open(cache):
-    if isinstance(cache, (str, os.PathLike)):
-        from kana_keras.cache import Cache
-        return Cache.open(cache)
-    return cache
 
 
 def to_float(images):
@@ -109,10 +101,7 @@ def make_dataset(cache, split, batch_size, augment=False, shuffle=None, seed=0,
         in_memory: force (True) or forbid (False) loading the split; default by size.
         max_steps: stop each epoch after this many batches.
     """
-    cache = _open(cache)
-    images, labels = cache.images(split), cache.labels(split)
-    if len(labels) == 0:
-        raise ValueError(f"cache {getattr(cache, 'path', cache)!s}: split {split!r} is empty")
+    images, labels = split_arrays(cache, split)
     shuffle = split == "train" if shuffle is None else shuffle
     drop_remainder = shuffle if drop_remainder is None else drop_remainder
     if drop_remainder and len(labels) < batch_size:
@@ -151,8 +140,3 @@ def make_dataset(cache, split, batch_size, augment=False, shuffle=None, seed=0,
             ds = ds.take(max_steps)
         ds = ds.map(prepare, num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE)
-
-
-def steps_per_epoch(cache, split, batch_size, drop_remainder=True) -> int:
-    n = _open(cache).count(split)
-    return max(1, n // batch_size if drop_remainder else math.ceil(n / batch_size))
