@@ -95,3 +95,12 @@ def test_opencv_distortion_matches_the_tf_data_one():
         images=image[..., None], transforms=transforms, output_shape=[32, 32], fill_value=0.0,
         interpolation="BILINEAR", fill_mode="CONSTANT").numpy()[0, ..., 0]
     np.testing.assert_allclose(ours, theirs, atol=0.02)
+
+
+def test_opens_a_cache_folder_and_names_an_empty_split(tiny_cache, monkeypatch):
+    assert batches.make_dataset(tiny_cache, "val", 4, shuffle=False)[0][0].shape[0] == 4
+    assert batches.steps_per_epoch(tiny_cache, "val", 10**6) == 1
+    c = Cache.open(tiny_cache)
+    monkeypatch.setattr(c, "labels", lambda split: np.zeros((0,), np.int64))
+    with pytest.raises(ValueError, match="split 'test' is empty"):
+        batches.make_dataset(c, "test", 4)
