@@ -34,6 +34,10 @@ LONG_VOWEL = "ー"
 SPACES = " \u3000"
 #: ``write`` draws one careful person: a latent style a little closer to the mean.
 WRITE_TEMPERATURE = 0.8
+#: Limits that keep one request from holding the machine (a page of text, a long morph).
+MAX_SAMPLES = 1024
+MAX_STEPS = 64
+MAX_WRITE_CHARS = 400
 
 # Latent codes: a model's prior p(z | class) is N(mu_c, sigma_c^2) (N(0, I) for the standard
 # prior). Every sample and every "style" here is eps ~ N(0, I), mapped to a class's codes
@@ -83,6 +87,23 @@ def _image_input(image):
     return image
 
 
+def _rng(seed) -> np.random.Generator:
+    """numpy's generator for a user's seed: None, or a whole number >= 0."""
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0 (or None), got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
+def _check_count(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number, at least {low} and at most {high}, "
+                         f"got {value!r}")
+    return int(value)
+
+
 class KanaGenerator:
     """A trained KanaVAE (and, if present, the recognizer beside it) behind a small API."""
 
@@ -96,7 +117,6 @@ class KanaGenerator:
         self.latent_dim: int = int(vae.latent_dim)
         self.conditional: bool = bool(vae.conditional)
         self._index = {c: i for i, c in enumerate(self.classes)}
-        self._soft_decoder = None
         self._warm_up()
 
     @classmethod
@@ -115,34 +135,19 @@ class KanaGenerator:
                                  f"{''.join(sorted(missing))}")
         return cls(vae, config, recognizer, weights_dir)
 
-    # === Decoding, compiled once ===
-
-    def _decoder_inputs(self, z, labels):
-        z = np.asarray(z, np.float32).reshape(-1, self.latent_dim)
-        if not self.conditional:
-            return z
-        return [z, np.asarray(labels, np.int32).reshape(-1, 1)]
+    # === Decoding and encoding: the model's own, compiled once ===
 
     def _decode(self, z, labels=None) -> np.ndarray:
-        """(N, latent) → float (N, S, S, 1) through the compiled predict function."""
-        if len(z) == 0:
-            return np.zeros((0, self.image_size, self.image_size, 1), np.float32)
-        out = self.vae.decoder.predict_on_batch(self._decoder_inputs(z, labels))
-        return np.asarray(out, np.float32)
+        """(N, latent) → float (N, S, S, 1) in [0, 1]."""
+        return self.vae.decode(z, labels if self.conditional else None)
 
     def _encode(self, images, labels=None):
-        x = np.asarray(images, np.float32)
-        if x.ndim == 3:
-            x = x[..., None]
-        inputs = x if not self.conditional else [x, np.asarray(labels, np.int32).reshape(-1, 1)]
-        z_mean, z_log_var = self.vae.encoder.predict_on_batch(inputs)
-        return np.asarray(z_mean), np.asarray(z_log_var)
+        return self.vae.encode(images, labels if self.conditional else None)
 
     def _warm_up(self) -> None:
         """Trace the predict functions at load, so the first user request is fast."""
         for n in (16, 1):
-            z = np.zeros((n, self.latent_dim), np.float32)
-            self._decode(z, np.zeros(n, np.int32))
+            self._decode(np.zeros((n, self.latent_dim), np.float32), np.zeros(n, np.int32))
         self._encode(np.zeros((1, self.image_size, self.image_size), np.float32), [0])
 
     # === Inputs ===
@@ -204,12 +209,10 @@ class KanaGenerator:
 
     def sample(self, n: int = 16, kana=None, seed=None, temperature: float = 1.0) -> np.ndarray:
         """``n`` new kana from the prior (of the given classes, cycled): uint8 (n, S, S)."""
-        n = int(n)
-        if n < 1:
-            raise ValueError(f"n must be at least 1, got {n}")
+        n = _check_count("n", n, 1, MAX_SAMPLES)
         if not np.isfinite(temperature) or temperature < 0:
             raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
-        rng = np.random.default_rng(seed)
+        rng = _rng(seed)
         if kana is not None and not self.conditional:
             raise ValueError("this model is unconditional (the blog preset): it cannot draw a "
                              "chosen kana; call sample() without kana")
@@ -222,7 +225,7 @@ class KanaGenerator:
 
     def sample_labels(self, n: int, kana=None, seed=None) -> list[str]:
         """The kana ``sample(n, kana, seed)`` draws, in order (for captions)."""
-        rng = np.random.default_rng(seed)
+        rng = _rng(seed)
         if not self.conditional:
             return [""] * n
         labels = self._labels_for(kana, n) if kana is not None else \
@@ -270,7 +273,10 @@ class KanaGenerator:
 
         A kana alone is its prior's centre (eps 0); a drawing is its encoding as eps.
         """
-        if isinstance(item, str) and len(item) == 1 and not Path(item).exists():
+        if isinstance(item, str) and not Path(item).exists():
+            if len(item) != 1:
+                raise ValueError(f"expected one kana or a picture, got {item!r} (no such image "
+                                 "file, and not a single character)")
             if not self.conditional:
                 raise ValueError("this model is unconditional (the blog preset): interpolate "
                                  "between two images, not two characters")
@@ -278,52 +284,13 @@ class KanaGenerator:
         _, label, z_mean = self._encode_image(item)
         return self._to_style(z_mean, label), label
 
-    def _blended_from_style(self, eps: np.ndarray, weights_a: np.ndarray, la: int,
-                            lb: int) -> np.ndarray:
-        """eps (N, latent) → z under a prior blended like ``_soft_decode``'s class (weight of
-        a per row, (N, 1)): mean and sigma both mixed, so the path runs from a's codes to b's."""
-        if self.vae.prior == "standard":
-            return eps
-        mean, log_var = self.vae.prior_params([la, lb])
-        sigma = np.exp(0.5 * log_var)
-        blended_mean = weights_a * mean[0][None] + (1 - weights_a) * mean[1][None]
-        blended_sigma = weights_a * sigma[0][None] + (1 - weights_a) * sigma[1][None]
-        return (blended_mean + blended_sigma * eps).astype(np.float32)
-
-    # Layers of the conv decoder that belong to the per-class template branch, not the chain.
-    _TEMPLATE_LAYERS = ("class_template", "template_image", "add_template", "images")
-
-    def _soft_decode(self, z: np.ndarray, weights_a: np.ndarray, la: int, lb: int) -> np.ndarray:
-        """Decode with class a and class b blended (weight of a per row, (N, 1)).
-
-        The class embedding and, where the decoder has one, the per-class template image are
-        both mixed, so an interpolation between two kana passes through shapes between them
-        instead of switching class halfway.
-        """
-        import keras
-
-        decoder = self.vae.decoder
-        names = [layer.name for layer in decoder.layers]
-        cond = decoder.get_layer("class")
-        if self._soft_decoder is None:
-            chain = [layer for layer in decoder.layers[names.index("class") + 1:]
-                     if layer.name not in self._TEMPLATE_LAYERS]
-            inp = keras.Input((self.latent_dim + cond.embedding_dim,))
-            x = inp
-            for layer in chain:
-                x = layer(x)
-            self._soft_decoder = keras.Model(inp, x)
-        table = np.asarray(cond.embedding.embeddings)
-        vectors = weights_a * table[la][None] + (1 - weights_a) * table[lb][None]
-        h = np.concatenate([z, vectors], axis=1).astype(np.float32)
-        out = np.asarray(self._soft_decoder.predict_on_batch(h), np.float32)
-        if "class_template" not in names:
-            return out  # the chain ends in the decoder's own output
-        templates = np.asarray(decoder.get_layer("class_template").embeddings)
-        side = self.image_size
-        blended = (weights_a * templates[la][None] + (1 - weights_a) * templates[lb][None])
-        logits = out + blended.reshape(-1, side, side, 1)
-        return 1.0 / (1.0 + np.exp(-logits))
+    def _blended_latents(self, eps: np.ndarray, weights_a: np.ndarray, la: int,
+                         lb: int) -> np.ndarray:
+        """eps (N, latent) → z under the two kana's priors mixed like their classes (weight
+        of a per row, (N, 1)): the path runs from where a's codes lie to where b's do."""
+        za = self.vae.from_style(eps, np.full(len(eps), la, np.int32))
+        zb = self.vae.from_style(eps, np.full(len(eps), lb, np.int32))
+        return (weights_a * za + (1 - weights_a) * zb).astype(np.float32)
 
     def interpolate(self, a, b, steps: int = 8) -> np.ndarray:
         """``steps`` images morphing a into b (kana characters or images): uint8 (steps, S, S).
@@ -331,9 +298,7 @@ class KanaGenerator:
         Styles (eps) are blended linearly; for a conditional model the class embeddings and
         the class priors too, so あ → お passes through shapes between the two.
         """
-        steps = int(steps)
-        if steps < 2:
-            raise ValueError(f"steps must be at least 2, got {steps}")
+        steps = _check_count("steps", steps, 2, MAX_STEPS)
         (ea, la), (eb, lb) = self._endpoint(a), self._endpoint(b)
         t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
         eps = (1 - t) * ea[None] + t * eb[None]
@@ -342,12 +307,8 @@ class KanaGenerator:
         if la == lb:
             labels = np.full(steps, la, np.int32)
             return to_paper(self._decode(self.vae.from_style(eps, labels), labels))
-        z = self._blended_from_style(eps, 1 - t, la, lb)
-        if self.vae.decoder_kind == "conv":
-            return to_paper(self._soft_decode(z, 1 - t, la, lb))
-        else:  # the dense decoder ends in its own sigmoid: switch class halfway
-            labels = np.where(t[:, 0] < 0.5, la, lb).astype(np.int32)
-            return to_paper(self._decode(z, labels))
+        z = self._blended_latents(eps, 1 - t, la, lb)
+        return to_paper(self.vae.decode_blend(z, la, lb, 1 - t[:, 0]))
 
     def write(self, text: str, style=None, seed=None) -> np.ndarray:
         """``text`` in one consistent synthetic handwriting: uint8 (rows*S, cols*S), black on white.
@@ -362,6 +323,9 @@ class KanaGenerator:
             raise ValueError(f"text must be a string, got {type(text).__name__}")
         if not text.strip():
             raise ValueError("no text to write: type some kana, e.g. ありがとう")
+        if len(text) > MAX_WRITE_CHARS:
+            raise ValueError(f"text too long: {len(text)} characters, at most "
+                             f"{MAX_WRITE_CHARS} at a time")
         if not self.conditional:
             raise ValueError("this model is unconditional (the blog preset): it cannot write "
                              "chosen kana; use the default preset's weights")
@@ -370,9 +334,12 @@ class KanaGenerator:
         if unknown:
             raise ValueError(self._unknown_message(unknown))
         if style is None:
-            rng = np.random.default_rng(seed)
-            eps = rng.standard_normal(self.latent_dim).astype(np.float32) * WRITE_TEMPERATURE
+            eps = _rng(seed).standard_normal(self.latent_dim).astype(np.float32) * \
+                WRITE_TEMPERATURE
         elif isinstance(style, np.ndarray) and style.ndim == 1 and style.size == self.latent_dim:
+            if not np.isfinite(style).all():
+                raise ValueError("style vector has NaN or infinite entries: pass the output of "
+                                 "encode_style(), or None for a random hand")
             eps = style.astype(np.float32)
         else:
             eps = self.encode_style(style)
@@ -411,6 +378,34 @@ class KanaGenerator:
 
     def recognize(self, image, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most likely kana of a picture with calibrated probabilities."""
+        self._top_k(None, k)
+        return self._top_k(self.prepare(image, self.recognizer.image_size), k)
+
+    def recognize_batch(self, images, k: int = 1) -> list[list[tuple[str, float]] | None]:
+        """``recognize`` for many pictures in one forward pass; None where ``recognize``
+        would refuse the picture (nothing stands out from the paper).
+
+        The same ``prepare`` and the same calibrated recognizer as ``recognize``: this is how
+        ``evaluate`` scores what users are handed.
+        """
+        self._top_k(None, k)  # the same checks as one picture
+        views, kept = [], []
+        for i, image in enumerate(images):
+            try:
+                views.append(self.prepare(image, self.recognizer.image_size))
+                kept.append(i)
+            except ValueError:
+                pass
+        results: list = [None] * len(images)
+        if views:
+            probs = self.recognizer.probabilities(np.stack(views))
+            for i, p in zip(kept, probs):
+                order = np.argsort(-p)[:min(int(k), len(p))]
+                results[i] = [(self.recognizer.classes[j], float(p[j])) for j in order]
+        return results
+
+    def _top_k(self, prepared, k):
+        """The recognizer's top k of one prepared picture (None: only check k)."""
         if self.recognizer is None:
             where = self.weights_dir or "the weights folder"
             raise NoRecognizerError(
@@ -419,7 +414,8 @@ class KanaGenerator:
         k = int(k)
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
-        prepared = self.prepare(image, self.recognizer.image_size)
+        if prepared is None:
+            return None
         return self.recognizer.top_k(prepared, min(k, len(self.recognizer.classes)))
 
 

@@ -7,14 +7,15 @@ backend), then saving and loading the weights folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 from pathlib import Path
 
 import keras
 import numpy as np
 from keras import ops
 
+from kana_keras.files import atomic_path, write_json_atomic
 from kana_keras.layers import ClassConditioning, Sampling
 from kana_keras.trainers import BACKEND, VAETrainer
 
@@ -71,6 +72,12 @@ def _normalization(kind, layer_name):
     raise ValueError(f"normalization must be 'batch', 'group' or None, got {kind!r}")
 
 
+def _apply(layers, x):
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
 # ## The model
 
 
@@ -109,6 +116,11 @@ class KanaVAE(VAETrainer, keras.Model):
             only). At low beta z carries style and each class's codes sit in their own
             region of z; sampling from that region instead of N(0, I) avoids drawing a
             chimera of classes.
+        fitted_prior: bool, keep room for a full-covariance Gaussian per class fitted to
+            the trained encoder's codes (``fit_latent_prior``, ex post, as in Ghosh et al.
+            2020). Once fitted, samples and styles go through it instead of the trained
+            prior: at low beta the codes no longer fill the trained prior, and samples
+            drawn where no code lies decode to mush.
         seed: int, seed of the sampling noise.
 
     Example:
@@ -124,7 +136,7 @@ class KanaVAE(VAETrainer, keras.Model):
                  hidden_dim=256, decoder="conv", decoder_filters=(128, 64, 32, 16),
                  dense_units=(512,), upsampling="transpose", class_template=True,
                  decoder_normalization="same", output_upsampling=False, prior="standard",
-                 seed=0, **kwargs):
+                 fitted_prior=False, seed=0, **kwargs):
         super().__init__(**kwargs)
         self.image_size = int(image_size)
         self.latent_dim = int(latent_dim)
@@ -148,6 +160,7 @@ class KanaVAE(VAETrainer, keras.Model):
                                       else decoder_normalization)
         self.output_upsampling = bool(output_upsampling)
         self.prior = prior
+        self.fitted_prior = bool(fitted_prior)
         self.seed = seed
         if prior not in PRIORS:
             raise ValueError(f"prior must be 'standard' or 'class', got {prior!r}")
@@ -179,12 +192,30 @@ class KanaVAE(VAETrainer, keras.Model):
                                                       embeddings_initializer="zeros",
                                                       name="class_prior")
             self.class_prior.build((None,))
+        self._build_fitted_prior()
 
         # === Trackers ===
         self.total_loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
         self.built = True
+
+    def _build_fitted_prior(self):
+        """Non-trainable room for ``fit_latent_prior``: per class a mean and a Cholesky factor
+        (saved with the weights), and a flag that says whether they were fitted yet."""
+        self.fitted_mean = self.fitted_scale = self.prior_is_fitted = None
+        if not self.fitted_prior:
+            return
+        classes = self.num_classes if self.conditional else 1
+        eye = np.broadcast_to(np.eye(self.latent_dim, dtype=np.float32),
+                              (classes, self.latent_dim, self.latent_dim))
+        self.fitted_mean = self.add_weight(shape=(classes, self.latent_dim), initializer="zeros",
+                                           trainable=False, name="fitted_mean")
+        self.fitted_scale = self.add_weight(shape=eye.shape, initializer="zeros",
+                                            trainable=False, name="fitted_scale")
+        self.fitted_scale.assign(eye)
+        self.prior_is_fitted = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                               name="prior_is_fitted")
 
     def _build_encoder(self):
         """Image (and class) -> (z_mean, z_log_var)."""
@@ -213,57 +244,83 @@ class KanaVAE(VAETrainer, keras.Model):
         return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
 
     def _build_decoder(self):
-        """z (and class) -> image in [0, 1]."""
+        """z (and class) -> image in [0, 1]; also ``blend_decoder``, the same layers fed a
+        class vector (and template image) instead of a label, for morphing between kana."""
         z = keras.Input((self.latent_dim,), name="z")
-        inputs = [z]
-        x = z
-        if self.conditional:
-            labels = keras.Input((1,), dtype="int32", name="labels")
-            inputs.append(labels)
-            x = ClassConditioning(self.num_classes, self.embedding_dim, name="class")([x, labels])
-        side = self.image_size
-        if self.decoder_kind == "dense":
-            for i, units in enumerate(self.dense_units):
-                x = keras.layers.Dense(units, name=f"dense_{i}")(x)
-                x = _activation(self.activation, self.leaky_slope, f"act_{i}")(x)
-            x = keras.layers.Dense(side * side, activation="sigmoid", name="pixels")(x)
-            images = keras.layers.Reshape((side, side, 1), name="images")(x)
-            return keras.Model(inputs, images, name="decoder")
-        start = side // 2 ** (len(self.decoder_filters) + self.output_upsampling)
-        channels = self.encoder_filters[-1]
-        x = keras.layers.Dense(start * start * channels, name="project")(x)
-        x = _activation(self.activation, self.leaky_slope, "act_project")(x)
-        x = keras.layers.Reshape((start, start, channels), name="reshape")(x)
-        for i, filters in enumerate(self.decoder_filters):
-            if self.upsampling == "nearest":  # resize then convolve: no checkerboard, fast on XLA
-                x = keras.layers.UpSampling2D(2, name=f"upsample_{i}")(x)
-                x = keras.layers.Conv2D(filters, 3, padding="same",
-                                        use_bias=self.decoder_normalization is None,
-                                        name=f"deconv_{i}")(x)
-            else:
-                x = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
-                                                 use_bias=self.decoder_normalization is None,
-                                                 name=f"deconv_{i}")(x)
-            norm = _normalization(self.decoder_normalization, f"norm_{i}")
-            if norm is not None:
-                x = norm(x)
-            x = _activation(self.activation, self.leaky_slope, f"act_{i}")(x)
-        if self.output_upsampling:
-            logits = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same",
-                                                  name="pixels")(x)
-        else:
-            logits = keras.layers.Conv2D(1, 3, padding="same", name="pixels")(x)
-        if self.conditional and self.class_template:
+        layers = self._decoder_layers()
+        if not self.conditional:
+            return keras.Model(z, self._to_images(_apply(layers, z), None), name="decoder")
+        labels = keras.Input((1,), dtype="int32", name="labels")
+        x = ClassConditioning(self.num_classes, self.embedding_dim, name="class")([z, labels])
+        template = None
+        if self.class_template and self.decoder_kind == "conv":
             # A learned per-class image added to the logits: the label alone draws the
             # class's typical shape from the first steps, so z is left to learn the style
             # (without it the decoder learns to read the class from z and ignores the label).
+            side = self.image_size
             template = keras.layers.Embedding(self.num_classes, side * side,
                                               embeddings_initializer="zeros",
                                               name="class_template")(labels)
             template = keras.layers.Reshape((side, side, 1), name="template_image")(template)
+        decoder = keras.Model([z, labels], self._to_images(_apply(layers, x), template),
+                              name="decoder")
+        # Built once from the same layer objects (shared weights), kept out of Keras's
+        # tracking so the weights file is unchanged.
+        object.__setattr__(self, "blend_decoder", self._build_blend_decoder(layers))
+        return decoder
+
+    def _build_blend_decoder(self, layers):
+        """(z, class vector[, template logits]) -> image: a label's embedding replaced by any
+        vector, so two kana's vectors (and templates) can be mixed."""
+        z = keras.Input((self.latent_dim,), name="z")
+        vector = keras.Input((self.embedding_dim,), name="class_vector")
+        inputs = [z, vector]
+        template = None
+        if self.class_template and self.decoder_kind == "conv":
+            template = keras.Input((self.image_size, self.image_size, 1), name="template")
+            inputs.append(template)
+        x = keras.layers.Concatenate(name="class")([z, vector])
+        return keras.Model(inputs, self._to_images(_apply(layers, x), template),
+                           name="blend_decoder")
+
+    def _to_images(self, logits, template):
+        if template is not None:
             logits = keras.layers.Add(name="add_template")([logits, template])
-        images = keras.layers.Activation("sigmoid", name="images")(logits)
-        return keras.Model(inputs, images, name="decoder")
+        if self.decoder_kind == "dense":
+            return logits  # the dense decoder's pixel layer has its own sigmoid
+        return keras.layers.Activation("sigmoid", name="images")(logits)
+
+    def _decoder_layers(self):
+        """The decoder's chain of layers, from the (z, class) vector to the pixel logits."""
+        side = self.image_size
+        if self.decoder_kind == "dense":
+            layers = []
+            for i, units in enumerate(self.dense_units):
+                layers += [keras.layers.Dense(units, name=f"dense_{i}"),
+                           _activation(self.activation, self.leaky_slope, f"act_{i}")]
+            return layers + [keras.layers.Dense(side * side, activation="sigmoid", name="pixels"),
+                             keras.layers.Reshape((side, side, 1), name="images")]
+        start = side // 2 ** (len(self.decoder_filters) + self.output_upsampling)
+        channels = self.encoder_filters[-1]
+        layers = [keras.layers.Dense(start * start * channels, name="project"),
+                  _activation(self.activation, self.leaky_slope, "act_project"),
+                  keras.layers.Reshape((start, start, channels), name="reshape")]
+        for i, filters in enumerate(self.decoder_filters):
+            bias = self.decoder_normalization is None
+            if self.upsampling == "nearest":  # resize then convolve: no checkerboard, fast on XLA
+                layers += [keras.layers.UpSampling2D(2, name=f"upsample_{i}"),
+                           keras.layers.Conv2D(filters, 3, padding="same", use_bias=bias,
+                                               name=f"deconv_{i}")]
+            else:
+                layers.append(keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
+                                                           use_bias=bias, name=f"deconv_{i}"))
+            norm = _normalization(self.decoder_normalization, f"norm_{i}")
+            layers += [norm] if norm is not None else []
+            layers.append(_activation(self.activation, self.leaky_slope, f"act_{i}"))
+        if self.output_upsampling:
+            return layers + [keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same",
+                                                          name="pixels")]
+        return layers + [keras.layers.Conv2D(1, 3, padding="same", name="pixels")]
 
     # === Forward pass, shared by every backend's trainer ===
 
@@ -356,14 +413,24 @@ class KanaVAE(VAETrainer, keras.Model):
             raise ValueError(f"images must be (N, {self.image_size}, {self.image_size}, 1), "
                              f"got {images.shape}")
         labels = self._labels_array(labels, len(images))
+        if not len(images):
+            empty = np.zeros((0, self.latent_dim), np.float32)
+            return empty, empty.copy()
         means, log_vars = [], []
         for start in range(0, len(images), batch_size):
             part = slice(start, start + batch_size)
-            lab = None if labels is None else labels[part]
-            z_mean, z_log_var = self.encoder(self._encoder_inputs(images[part], lab), training=False)
-            means.append(ops.convert_to_numpy(z_mean))
-            log_vars.append(ops.convert_to_numpy(z_log_var))
+            z_mean, z_log_var = self.encoder.predict_on_batch(
+                self._numpy_inputs(images[part], labels, part))
+            means.append(np.asarray(z_mean, np.float32))
+            log_vars.append(np.asarray(z_log_var, np.float32))
         return np.concatenate(means), np.concatenate(log_vars)
+
+    def _numpy_inputs(self, x, labels, part):
+        """One chunk of a sub-model's inputs as numpy (its compiled predict function takes
+        them as they are: no per-call tracing)."""
+        if labels is None:
+            return x
+        return [x, labels[part].reshape(-1, 1)]
 
     def decode(self, z, labels=None, batch_size=256):
         """Latent codes (N, latent_dim) -> images float32 (N, S, S, 1) in [0, 1]."""
@@ -372,11 +439,28 @@ class KanaVAE(VAETrainer, keras.Model):
         out = []
         for start in range(0, len(z), batch_size):
             part = slice(start, start + batch_size)
-            lab = None if labels is None else labels[part]
-            out.append(ops.convert_to_numpy(
-                self.decoder(self._decoder_inputs(z[part], lab), training=False)))
+            out.append(np.asarray(self.decoder.predict_on_batch(
+                self._numpy_inputs(z[part], labels, part)), np.float32))
         return np.concatenate(out).astype(np.float32) if out else np.zeros(
             (0, self.image_size, self.image_size, 1), np.float32)
+
+    def decode_blend(self, z, label_a: int, label_b: int, weight_a) -> np.ndarray:
+        """Decode z (N, latent_dim) as a mix of two kana: per row, weight_a (N,) of class a's
+        embedding and template and the rest of class b's. An interpolation between two
+        kana then passes through shapes between them instead of switching halfway."""
+        if not self.conditional:
+            raise ValueError("an unconditional KanaVAE has no classes to blend")
+        z = np.asarray(z, np.float32).reshape(-1, self.latent_dim)
+        w = np.asarray(weight_a, np.float32).reshape(-1, 1)
+        a, b = self._labels_array([label_a, label_b], 2)
+        table = ops.convert_to_numpy(self.decoder.get_layer("class").embedding.embeddings)
+        inputs = [z, (w * table[a] + (1 - w) * table[b]).astype(np.float32)]
+        if len(self.blend_decoder.inputs) == 3:
+            side = self.image_size
+            templates = ops.convert_to_numpy(self.decoder.get_layer("class_template").embeddings)
+            mixed = w * templates[a] + (1 - w) * templates[b]
+            inputs.append(mixed.reshape(-1, side, side, 1).astype(np.float32))
+        return np.asarray(self.blend_decoder.predict_on_batch(inputs), np.float32)
 
     def reconstruct(self, images, labels=None):
         """Deterministic round trip through the latent means (what people compare)."""
@@ -405,6 +489,9 @@ class KanaVAE(VAETrainer, keras.Model):
         the same hand. Identity for the standard prior.
         """
         z = np.asarray(z, np.float32).reshape(-1, self.latent_dim)
+        if self.has_fitted_prior:
+            mean, scale = self._fitted_params(labels, len(z))
+            return np.linalg.solve(scale, (z - mean)[..., None])[..., 0].astype(np.float32)
         if self.class_prior is None:
             return z
         mean, log_var = self.prior_params(labels, len(z))
@@ -417,10 +504,56 @@ class KanaVAE(VAETrainer, keras.Model):
         Identity for the standard prior.
         """
         eps = np.asarray(eps, np.float32).reshape(-1, self.latent_dim)
+        if self.has_fitted_prior:
+            mean, scale = self._fitted_params(labels, len(eps))
+            return (mean + np.einsum("nij,nj->ni", scale, eps)).astype(np.float32)
         if self.class_prior is None:
             return eps
         mean, log_var = self.prior_params(labels, len(eps))
         return (mean + np.exp(0.5 * log_var) * eps).astype(np.float32)
+
+    # === The fitted prior: where the codes really are ===
+
+    @property
+    def has_fitted_prior(self) -> bool:
+        """True once ``fit_latent_prior`` ran (its weights were fitted, or loaded fitted)."""
+        return (self.prior_is_fitted is not None
+                and float(ops.convert_to_numpy(self.prior_is_fitted)) > 0.5)
+
+    def _fitted_params(self, labels, n):
+        """Each row's class mean (N, D) and Cholesky factor (N, D, D) of the fitted prior."""
+        rows = self._labels_array(labels, n) if self.conditional else np.zeros(n, np.int32)
+        mean = ops.convert_to_numpy(self.fitted_mean)[rows]
+        return mean, ops.convert_to_numpy(self.fitted_scale)[rows]
+
+    def fit_latent_prior(self, images, labels=None, shrinkage=None, batch_size=256):
+        """Fit N(mu_c, Sigma_c) per class to the encoder's codes of ``images`` (ex post).
+
+        Sigma_c is the class's covariance of the code means plus their mean posterior
+        variance (the aggregate posterior, moment-matched), shrunk towards the covariance
+        pooled over all classes by ``shrinkage`` pseudo-images (default: latent_dim), since a
+        class has about a hundred images to estimate latent_dim**2 numbers. Returns the mean
+        log-likelihood of the codes under the fit (nats per image).
+        """
+        if not self.fitted_prior:
+            raise ValueError("this KanaVAE was built with fitted_prior=False: no room to fit")
+        z_mean, z_log_var = self.encode(images, labels, batch_size)
+        rows = (np.asarray(labels).reshape(-1) if self.conditional
+                else np.zeros(len(z_mean), np.int64))
+        classes = self.num_classes if self.conditional else 1
+        k = float(self.latent_dim if shrinkage is None else shrinkage)
+        means, covs = _class_moments(z_mean.astype(np.float64), np.exp(z_log_var), rows, classes)
+        pooled = np.average(covs, axis=0, weights=np.bincount(rows, minlength=classes))
+        counts = np.bincount(rows, minlength=classes)[:, None, None].astype(np.float64)
+        shrunk = (counts * covs + k * pooled) / (counts + k)
+        scale = np.linalg.cholesky(shrunk + 1e-6 * np.eye(self.latent_dim))
+        self.fitted_mean.assign(means.astype(np.float32))
+        self.fitted_scale.assign(scale.astype(np.float32))
+        self.prior_is_fitted.assign(1.0)
+        eps = self.to_style(z_mean, labels if self.conditional else None)
+        log_det = np.log(np.diagonal(scale, axis1=1, axis2=2)).sum(1)[rows]
+        return float(np.mean(-0.5 * (eps.astype(np.float64) ** 2).sum(1) - log_det
+                             - 0.5 * self.latent_dim * np.log(2 * np.pi)))
 
     def generate(self, labels=None, n=None, temperature=1.0, seed=None):
         """New drawings: z ~ the prior at temperature (eps * temperature through ``from_style``),
@@ -457,8 +590,8 @@ class KanaVAE(VAETrainer, keras.Model):
     # === Config ===
 
     def get_config(self):
-        return {
-            "name": self.name,
+        config = super().get_config()
+        config.update({
             "image_size": self.image_size,
             "latent_dim": self.latent_dim,
             "num_classes": self.num_classes,
@@ -480,39 +613,58 @@ class KanaVAE(VAETrainer, keras.Model):
             "decoder_normalization": self.decoder_normalization,
             "output_upsampling": self.output_upsampling,
             "prior": self.prior,
+            "fitted_prior": self.fitted_prior,
             "seed": self.seed,
-        }
+        })
+        return config
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
 
 
+def _class_moments(z_mean, variances, rows, classes):
+    """Per class: mean code (C, D) and covariance of the codes plus mean posterior variance
+    (C, D, D). A class with fewer than two images gets the identity (shrinkage fills it)."""
+    d = z_mean.shape[1]
+    means = np.zeros((classes, d))
+    covs = np.broadcast_to(np.eye(d), (classes, d, d)).copy()
+    for c in range(classes):
+        members = z_mean[rows == c]
+        if len(members) >= 2:
+            means[c] = members.mean(0)
+            covs[c] = np.cov(members, rowvar=False) + np.diag(variances[rows == c].mean(0))
+        elif len(members):
+            means[c] = members[0]
+    return means, covs
+
+
 # ## Saving and loading the weights folder
-
-
-def _write_json_atomic(path: Path, payload: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def save_weights_atomic(model: keras.Model, path) -> Path:
     """model.save_weights through a temporary name, so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")  # keeps the .weights.h5 suffix
-    try:
+    with atomic_path(path) as tmp:  # the temporary keeps the .weights.h5 suffix Keras wants
         model.save_weights(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return Path(path)
+
+
+def file_digest(path) -> str:
+    """SHA-256 of a file: config.json names the weights file it belongs to."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def save_vae(model: KanaVAE, out_dir, classes, extra: dict | None = None) -> Path:
-    """Write kana_vae.weights.h5 + config.json (everything needed to rebuild) into out_dir."""
+    """Write kana_vae.weights.h5 + config.json (everything needed to rebuild) into out_dir.
+
+    Each file is replaced atomically, and config.json records the SHA-256 of the weights
+    it was written with: a crash between the two replacements leaves a pair that
+    ``load_vae`` refuses by name instead of a model that silently mismatches its config.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     classes = list(classes)
@@ -523,11 +675,11 @@ def save_vae(model: KanaVAE, out_dir, classes, extra: dict | None = None) -> Pat
         bare = KanaVAE.from_config(model.get_config())
         bare.set_weights(model.get_weights())
         model = bare
-    save_weights_atomic(model, out_dir / WEIGHTS_FILE)
+    weights = save_weights_atomic(model, out_dir / WEIGHTS_FILE)
     config = {"model": model.get_config(), "classes": classes, "image_size": model.image_size,
-              "backend": BACKEND}
+              "backend": BACKEND, "weights_sha256": file_digest(weights)}
     config.update(extra or {})
-    _write_json_atomic(out_dir / CONFIG_FILE, config)
+    write_json_atomic(out_dir / CONFIG_FILE, config)
     return out_dir
 
 
@@ -537,8 +689,11 @@ def load_config(weights_dir) -> dict:
         config = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no config.json (is this a kana-keras weights folder?)") from None
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: expected a JSON object with 'model' and 'classes', "
+                         f"got a JSON {type(config).__name__}")
     for key in ("model", "classes"):
         if key not in config:
             raise ValueError(f"{path}: missing field {key!r}")
@@ -553,5 +708,13 @@ def load_vae(weights_dir):
     weights = weights_dir / WEIGHTS_FILE
     if not weights.exists():
         raise FileNotFoundError(f"{weights}: missing weights file")
-    model.load_weights(weights)
+    expected = config.get("weights_sha256")
+    if expected and file_digest(weights) != expected:
+        raise ValueError(f"{weights}: does not match {weights_dir / CONFIG_FILE} (written by "
+                         "another save, or damaged): retrain or restore both files together")
+    try:
+        model.load_weights(weights)
+    except Exception as exc:  # h5py/Keras say it many ways: truncated, not HDF5, wrong layout
+        raise ValueError(f"{weights}: cannot be read as this model's weights "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
     return model, config

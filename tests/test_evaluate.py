@@ -68,7 +68,8 @@ def test_evaluate_vae_uses_a_class_prior(tmp_path, monkeypatch):
     test_x = (rng.random((12, 16, 16)) * 255).astype(np.uint8)
     cache = SimpleNamespace(classes=classes, image_size=16, images=lambda split: test_x,
                             labels=lambda split: test_y)
-    judge = SimpleNamespace(image_size=16, predict=lambda imgs: np.zeros(len(imgs), int),
+    judge = SimpleNamespace(image_size=16, classes=classes,
+                            predict=lambda imgs: np.zeros(len(imgs), int),
                             probabilities=lambda imgs: np.full((len(imgs), 3), 1 / 3),
                             features=lambda imgs: imgs.reshape(len(imgs), -1)[:, :8] / 255.0)
     mapped = []
@@ -76,10 +77,12 @@ def test_evaluate_vae_uses_a_class_prior(tmp_path, monkeypatch):
     monkeypatch.setattr(KanaVAE, "from_style", lambda self, eps, labels=None: mapped.append(
         (eps, labels)) or real_from_style(self, eps, labels))
     result = E.evaluate_vae(tmp_path / "w", judge, cache, samples_per_class=2, progress=False)
-    eps, labels = mapped[-1]
-    np.testing.assert_array_equal(labels, [0, 0, 1, 1, 2, 2])
-    np.testing.assert_array_equal(eps, np.random.default_rng([0, 2]).standard_normal((6, 4))
-                                  .astype(np.float32))
+    drawn = [(eps, labels) for eps, labels in mapped if len(eps) == 2]  # sample(2, kana=c)
+    assert len(drawn) == 3
+    for c, (eps, labels) in enumerate(drawn):   # the user's call: one seed per class
+        np.testing.assert_array_equal(labels, [c, c])
+        np.testing.assert_array_equal(eps, np.random.default_rng(c).standard_normal((2, 4))
+                                      .astype(np.float32))
     x = test_x[..., None].astype(np.float32) / 255.0
     z_mean, z_log_var = vae.encode(x, test_y)
     pm, plv = vae.prior_params(test_y)
@@ -113,7 +116,7 @@ def test_diversity_of_a_constant_generator_is_zero_and_of_real_data_one():
     real = rng.random((40, 8, 8))
     labels = np.repeat(np.arange(4), 10)
     constant = np.repeat(real[:1], 40, axis=0)
-    assert E.diversity_ratio(constant, labels, real, labels)["ratio"] == pytest.approx(0.0)
+    assert E.diversity_ratio(constant, labels, real, labels)["ratio"] == pytest.approx(0.0, abs=1e-6)
     same = E.diversity_ratio(real, labels, real, labels)
     assert same["ratio"] == pytest.approx(1.0) and len(same["per_class"]) == 4
     noisy = E.diversity_ratio(real * 3, labels, real, labels)["ratio"]
@@ -143,10 +146,12 @@ def test_judge_view_cleans_haze_and_keeps_empty_images_empty():
 
 def test_table_shows_present_metrics_only():
     result = {"test": {"reconstruction_mse": 0.01, "reconstruction_loss": 12.0, "kl_loss": 3.0},
-              "samples_recognised": {"accuracy": 0.975}, "reconstructions_recognised": {"accuracy": 0.99},
+              "samples_user": {"accuracy": 0.975, "refused": 0},
+              "reconstructions_recognised": {"accuracy": 0.99},
               "diversity": {"ratio": 0.9}, "kana_fid": 1.5}
-    text = E.table({"default": result, "blog": dict(result, samples_recognised={})})
-    assert "| samples recognised (target ≥ 97 %) | 97.5% | – |" in text
+    text = E.table({"default": result, "blog": dict(result, samples_user={})})
+    assert "| samples recognised by `recognize` (target ≥ 97 %) | 97.5% | – |" in text
+    assert "| samples `recognize` refuses as blank (target 0) | 0 | – |" in text
     assert "realistic" not in text
 
 
@@ -162,6 +167,10 @@ def test_evaluate_writes_a_report_for_a_tiny_model(tiny_cache, tmp_path):
     default, unconditional = report["results"]["default"], report["results"]["blog"]
     assert 0 <= default["samples_recognised"]["accuracy"] <= 1
     assert len(default["samples_recognised"]["per_class"]) == 146
+    assert len(default["samples_user"]["per_class"]) == 146
+    assert default["reconstructions_user"]["count"] == default["test_images"]
+    assert 0 <= default["style_kept"]["share"] <= 1
+    assert default["samples_ink"]["sharpness_ratio"] > 0
     assert default["test"]["images"] == default["test_images"] > 0
     assert default["realistic"]["count"] == 146
     assert "samples_legible" in unconditional and "samples_recognised" not in unconditional
@@ -172,3 +181,62 @@ def test_evaluate_writes_a_report_for_a_tiny_model(tiny_cache, tmp_path):
     for name in ("default_samples.png", "blog_samples.png", "default_reconstructions.png",
                  "realistic.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0
+
+
+# ## Ink, sharpness, style: each pinned on constructed images
+
+
+def _stroke(width: int, value: float = 1.0, side: int = 32) -> np.ndarray:
+    img = np.zeros((side, side), np.float32)
+    img[4:28, 16 - width // 2:16 - width // 2 + width] = value
+    return img
+
+
+def test_peak_ink_of_a_blank_is_zero_and_of_a_full_stroke_one():
+    imgs = np.stack([np.zeros((32, 32)), _stroke(3), _stroke(3, 0.4)])
+    np.testing.assert_allclose(E.peak_ink(imgs), [0.0, 1.0, 0.4], atol=1e-6)
+    np.testing.assert_allclose(E.peak_ink((imgs * 255).astype(np.uint8)), [0, 1, 0.4], atol=0.01)
+    q = E.ink_quality(imgs[1:], reference_sharpness=1.0)
+    assert q["peak_ink_median"] == pytest.approx(0.7, abs=1e-6)
+
+
+def test_sharpness_ignores_darkness_and_halves_for_a_smeared_stroke():
+    crisp, faint = E.sharpness(np.stack([_stroke(2), _stroke(2, 0.3)]))
+    assert crisp == pytest.approx(faint, rel=1e-6)              # contrast-normalised
+    assert crisp == pytest.approx((2 * 24 + 2 * 2) / (2 * 24), rel=1e-6)   # edges / ink
+    import cv2
+    smeared = cv2.GaussianBlur(_stroke(2), (0, 0), 2.0)
+    assert E.sharpness(smeared[None])[0] < 0.6 * crisp
+    assert np.isnan(E.sharpness(np.zeros((1, 8, 8)))[0])
+
+
+def test_style_kept_scores_a_perfect_reconstruction_and_not_the_class_average():
+    rng = np.random.default_rng(0)
+    inputs = np.stack([_stroke(3 + i % 4) for i in range(8)])
+    for i in range(8):  # each writer puts the stroke elsewhere, with a second stroke
+        inputs[i] = np.roll(inputs[i], rng.integers(-6, 6), axis=1)
+        inputs[i, 10 + i:13 + i, 4:28] = 1.0
+    labels = np.zeros(8, int)
+    means = inputs.mean(0, keepdims=True)
+    perfect = E.style_kept(inputs, inputs, labels, means, 32)
+    assert perfect["share"] == 1.0 and perfect["iou_reconstruction"] == pytest.approx(1.0)
+    average = E.style_kept(inputs, np.repeat(means, 8, 0), labels, means, 32)
+    assert average["share"] == 0.0
+
+
+def test_mask_iou_on_known_masks():
+    a = np.zeros((3, 4, 4), bool)
+    b = a.copy()
+    a[0, :2], b[0, 1:3] = True, True     # rows 0-1 vs 1-2: 1 shared row of 3
+    a[1], b[1] = True, True
+    np.testing.assert_allclose(E.mask_iou(a, b), [1 / 3, 1.0, 0.0])
+
+
+def test_user_recognised_counts_refusals_as_wrong():
+    from types import SimpleNamespace
+
+    answers = [[("あ", 0.9)], None, [("ヘ", 0.8)], [("い", 0.7)]]
+    gen = SimpleNamespace(recognize_batch=lambda pictures, k=1: answers[:len(pictures)])
+    m = E.user_recognised(gen, np.zeros((4, 8, 8)), [0, 0, 2, 0], ["あ", "い", "へ"])
+    assert m["accuracy"] == pytest.approx(0.5) and m["refused"] == 1
+    assert m["per_class"] == {"あ": pytest.approx(1 / 3), "へ": 1.0}
