@@ -266,7 +266,7 @@ class KanaVAE(VAETrainer, keras.Model):
                               name="decoder")
         # Built once from the same layer objects (shared weights), kept out of Keras's
         # tracking so the weights file is unchanged.
-        object.__setattr__(self, "blend_decoder", self._build_blend_decoder(layers))
+        object.__setattr__(self, "_blend_decoder", self._build_blend_decoder(layers))
         return decoder
 
     def _build_blend_decoder(self, layers):
@@ -455,12 +455,12 @@ class KanaVAE(VAETrainer, keras.Model):
         a, b = self._labels_array([label_a, label_b], 2)
         table = ops.convert_to_numpy(self.decoder.get_layer("class").embedding.embeddings)
         inputs = [z, (w * table[a] + (1 - w) * table[b]).astype(np.float32)]
-        if len(self.blend_decoder.inputs) == 3:
+        if len(self._blend_decoder.inputs) == 3:
             side = self.image_size
             templates = ops.convert_to_numpy(self.decoder.get_layer("class_template").embeddings)
             mixed = w * templates[a] + (1 - w) * templates[b]
             inputs.append(mixed.reshape(-1, side, side, 1).astype(np.float32))
-        return np.asarray(self.blend_decoder.predict_on_batch(inputs), np.float32)
+        return np.asarray(self._blend_decoder.predict_on_batch(inputs), np.float32)
 
     def reconstruct(self, images, labels=None):
         """Deterministic round trip through the latent means (what people compare)."""

@@ -70,6 +70,30 @@ def test_sample_rejects_bad_requests(gen):
         gen.sample(0)
     with pytest.raises(ValueError, match="temperature"):
         gen.sample(2, temperature=-1)
+    with pytest.raises(ValueError, match=r"seed must be a whole number >= 0 .*got -1"):
+        gen.sample(2, seed=-1)
+    with pytest.raises(ValueError, match=r"seed must be a whole number >= 0 .*got 1.5"):
+        gen.write("あ", seed=1.5)
+    with pytest.raises(ValueError, match="at most 1024"):
+        gen.sample(100_000)
+
+
+def test_requests_that_would_hold_the_machine_are_refused_with_the_limit(gen):
+    with pytest.raises(ValueError, match=r"steps must be .*at most 64, got 100000"):
+        gen.interpolate("あ", "お", steps=100_000)
+    with pytest.raises(ValueError, match=r"text too long: 5000 characters, at most 400"):
+        gen.write("あ" * 5000)
+
+
+def test_text_where_one_kana_or_a_picture_belongs_is_named(gen):
+    with pytest.raises(ValueError, match=r"expected one kana or a picture, got 'あい'"):
+        gen.interpolate("あい", "お")
+
+
+def test_a_style_vector_with_nan_is_refused(gen):
+    style = np.full(gen.latent_dim, np.nan, np.float32)
+    with pytest.raises(ValueError, match="style vector has NaN"):
+        gen.write("あい", style=style)
 
 
 @pytest.mark.parametrize("convert", [

@@ -358,3 +358,73 @@ def test_class_prior_trains_and_loads_on_every_backend(tmp_path):
             assert diff < 1e-4, f"saved on {saver}, decoded on {loader}: max |diff| {diff}"
             loaded.add(saver)
     assert loaded == set(BACKENDS), results
+
+
+# ## The fitted prior and blended decoding
+
+
+def test_fitted_prior_matches_the_codes_and_round_trips(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = KanaVAE(prior="class", fitted_prior=True, **TINY)
+    rng = np.random.default_rng(0)
+    images = rng.random((40, 16, 16, 1)).astype(np.float32)
+    labels = np.arange(40) % 5
+    assert not model.has_fitted_prior
+    eps = rng.standard_normal((5, TINY["latent_dim"])).astype(np.float32)
+    before = model.from_style(eps, range(5))          # not fitted yet: the trained prior
+    np.testing.assert_allclose(before, model.prior_params(range(5))[0]
+                               + np.exp(0.5 * model.prior_params(range(5))[1]) * eps, atol=1e-6)
+    model.fit_latent_prior(images, labels, shrinkage=0)
+    assert model.has_fitted_prior
+    z_mean, z_log_var = model.encode(images, labels)
+    centres = model.from_style(np.zeros_like(eps), range(5))
+    want = np.stack([z_mean[labels == c].mean(0) for c in range(5)])
+    np.testing.assert_allclose(centres, want, rtol=1e-4, atol=1e-5)
+    # the spread of class 0: covariance of its codes plus their mean posterior variance
+    scale = keras.ops.convert_to_numpy(model.fitted_scale)[0]
+    members = z_mean[labels == 0]
+    want_cov = np.cov(members, rowvar=False) + np.diag(np.exp(z_log_var[labels == 0]).mean(0))
+    np.testing.assert_allclose(scale @ scale.T, want_cov, rtol=1e-3, atol=1e-5)
+    z = model.from_style(eps, range(5))
+    np.testing.assert_allclose(model.to_style(z, range(5)), eps, rtol=1e-4, atol=1e-4)
+    save_vae(model, tmp_path, list("あいうえお"))
+    loaded, _ = load_vae(tmp_path)
+    assert loaded.has_fitted_prior
+    np.testing.assert_allclose(loaded.from_style(eps, range(5)), z, rtol=1e-6, atol=1e-6)
+
+
+def test_fitting_needs_room_for_a_fitted_prior():
+    with pytest.raises(ValueError, match="fitted_prior=False"):
+        KanaVAE(**TINY).fit_latent_prior(np.zeros((2, 16, 16, 1)), [0, 1])
+
+
+def test_decode_blend_ends_are_the_two_kana():
+    keras.utils.set_random_seed(1)
+    model = KanaVAE(**TINY)
+    table = np.random.default_rng(1).normal(size=(5, 16 * 16)).astype(np.float32)
+    model.decoder.get_layer("class_template").embeddings.assign(table)
+    z = np.random.default_rng(2).standard_normal((3, TINY["latent_dim"])).astype(np.float32)
+    blended = model.decode_blend(z, 1, 3, [1.0, 0.5, 0.0])
+    np.testing.assert_allclose(blended[0], model.decode(z[:1], [1])[0], atol=1e-5)
+    np.testing.assert_allclose(blended[2], model.decode(z[2:], [3])[0], atol=1e-5)
+    assert not np.allclose(blended[1], model.decode(z[1:2], [1])[0], atol=1e-3)
+
+
+def test_a_mismatched_or_truncated_weights_file_is_named(tmp_path):
+    model = KanaVAE(**TINY)
+    save_vae(model, tmp_path / "a", list("あいうえお"))
+    save_vae(KanaVAE(**TINY), tmp_path / "b", list("あいうえお"))
+    (tmp_path / "a" / "kana_vae.weights.h5").write_bytes(
+        (tmp_path / "b" / "kana_vae.weights.h5").read_bytes())
+    with pytest.raises(ValueError, match=r"kana_vae.weights.h5: does not match .*config.json"):
+        load_vae(tmp_path / "a")
+    weights = tmp_path / "b" / "kana_vae.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    config = json.loads((tmp_path / "b" / "config.json").read_text())
+    del config["weights_sha256"]                   # an older folder: no digest to compare
+    (tmp_path / "b" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"kana_vae.weights.h5: cannot be read"):
+        load_vae(tmp_path / "b")
+    (tmp_path / "b" / "config.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"config.json: expected a JSON object"):
+        load_vae(tmp_path / "b")
