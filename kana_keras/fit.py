@@ -5,6 +5,15 @@ With no arguments it draws the built-in synthetic set if needed, converts it, tr
 reconstructions.png, history.csv, training_curves.png, MODEL_CARD.md (and, unless
 ``--no-recognizer``, the recognizer beside them).
 
+``run`` reads as the list of steps, each a function below it. Bad input (a number out of
+range, an image size the preset's decoder cannot draw, an ``--out`` holding another
+configuration) is refused with one line and exit 2 before anything is converted or built.
+
+Ctrl-C stops after the current batch and keeps the last *complete* epoch: its weights are in
+``--out`` and its checkpoint (weights, optimizer state, history, the learning-rate schedule's
+length) in ``--out``/checkpoint; an epoch cut short is dropped and ``--resume`` redoes it.
+``--resume`` follows the first run's cosine schedule even if ``--epochs`` changes.
+
 Nothing here imports Keras at module level: ``--backend`` must set KERAS_BACKEND first.
 """
 
@@ -241,7 +250,8 @@ def check_out_dir(out: Path, signature: dict, resume: bool, overwrite: bool) -> 
         return state
     config_path = out / CONFIG_FILE
     if config_path.exists() and not overwrite:
-        config = _read_json_object(config_path, (), "use another --out, or --overwrite to replace it")
+        config = _read_json_object(config_path, (),
+                                   "use another --out, or --overwrite to replace it")
         old = _as_compared(config.get("signature"), signature)
         if old != signature:
             raise FitError(f"{out} already holds weights from a different configuration"
@@ -420,15 +430,13 @@ def run(args) -> int:
     data = open_data(args, plan)                      # draws/converts the data when needed
     engine = start_engine(args, backend, plan)        # Keras, seeds, devices
     make_feeds(args, plan, data)                      # train/val batches, steps per epoch
-    decay_steps = schedule_steps(plan, data, state)
-    model = build_model(plan, engine, len(data.classes), decay_steps)
+    schedule = plan_schedule(plan, data, state)       # the first run's curve on --resume
+    model = build_model(plan, engine, len(data.classes), schedule["decay_steps"])
     signature = _signature(model.get_config(), plan.training)
     state = check_out_dir(args.out, signature, args.resume, args.overwrite)  # the full config
     history = restore_or_start(model, engine, args, plan, data, state)
     writer = OutputWriter(model, args, plan, data, signature)
-    result = train(model, args, plan, data, writer, history,
-                   {"signature": signature, "decay_steps": decay_steps,
-                    "planned_epochs": (state or {}).get("planned_epochs", plan.training["epochs"])})
+    result = train(model, args, plan, data, writer, history, {"signature": signature, **schedule})
     if result.bad is not None:
         return report_nan(result, args.out)
     if result.interrupted:
@@ -533,17 +541,22 @@ def make_feeds(args, plan: Plan, data: TrainingData) -> None:
         data.train = _poison(data.train, int(os.environ[_NAN_ENV]))
 
 
-def schedule_steps(plan: Plan, data: TrainingData, state: dict | None) -> int:
-    """Length of the cosine learning-rate curve. --resume keeps the first run's, so a resumed
-    run follows the same curve as one never interrupted (the step count is in the checkpoint)."""
-    planned = max(1, plan.training["epochs"] * data.steps)
+def plan_schedule(plan: Plan, data: TrainingData, state: dict | None) -> dict:
+    """The cosine learning-rate curve: {"decay_steps", "planned_epochs"}, kept in the checkpoint.
+
+    --resume keeps the first run's, so a resumed run follows the same curve as one never
+    interrupted (the optimizer's step count comes back with its state).
+    """
+    epochs = plan.training["epochs"]
+    planned = {"decay_steps": max(1, epochs * data.steps), "planned_epochs": epochs}
     if state is None or "decay_steps" not in state:  # a fresh run, or an older checkpoint
         return planned
-    first = int(state["decay_steps"])
+    first = {"decay_steps": int(state["decay_steps"]),
+             "planned_epochs": state.get("planned_epochs", epochs)}
     if first != planned:
         print(f"kana_keras: --resume: the learning rate keeps the first run's cosine schedule "
-              f"({state.get('planned_epochs', '?')} epochs, {first} steps), not one over "
-              f"--epochs {plan.training['epochs']} ({planned} steps); steps past its end train "
+              f"({first['planned_epochs']} epochs, {first['decay_steps']} steps), not one over "
+              f"--epochs {epochs} ({planned['decay_steps']} steps); steps past its end train "
               f"at its floor ({LR_FLOOR:.0%} of the peak rate)")
     return first
 
@@ -611,7 +624,8 @@ class OutputWriter:
         for name, picture in pictures.items():
             images.save_atomic(picture, self.out / name)
             if history:
-                images.save_atomic(picture, self.run_dir / f"epoch{history[-1]['epoch']:03d}-{name}")
+                epoch = history[-1]["epoch"]
+                images.save_atomic(picture, self.run_dir / f"epoch{epoch:03d}-{name}")
         if history:
             write_history(self.out / "history.csv", history)
             images.save_atomic(curves_picture(history), self.out / "training_curves.png")
@@ -705,7 +719,8 @@ def train(model, args, plan: Plan, data: TrainingData, writer: OutputWriter,
     callbacks = [epoch_end.keras_callback(),
                  keras.callbacks.CSVLogger(str(writer.run_dir / "log.csv"), append=True)]
     if _have_tensorboard():
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(writer.run_dir), write_graph=False))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(writer.run_dir),
+                                                     write_graph=False))
     else:
         print("kana_keras: the tensorboard package is not installed: CSV logs only "
               "(pip install tensorboard for TensorBoard logs)")
@@ -801,7 +816,8 @@ def print_summary(out: Path, history: list[dict], recognizer: dict | None, secon
                      f"recognizer.weights.h5")
     else:
         lines.append("  recognizer  not trained (--no-recognizer)")
-    lines += [f"  logs        {run_dir} ({'CSV and TensorBoard' if _have_tensorboard() else 'CSV'})",
+    logs = "CSV and TensorBoard" if _have_tensorboard() else "CSV"
+    lines += [f"  logs        {run_dir} ({logs})",
               "Next:", f"  python demo/app.py{weights_flag}",
               f"  python -m kana_keras.evaluate{weights_flag}"]
     print("\n".join(lines), flush=True)
@@ -868,7 +884,7 @@ def _have_tensorboard() -> bool:
 
 
 def choose_pipeline(pipeline: str) -> str:
-    """'tf.data' or 'numpy' for --pipeline, without importing either (auto: tf.data if installed)."""
+    """'tf.data' or 'numpy' for --pipeline, importing neither (auto: tf.data if installed)."""
     if pipeline == "auto":
         return "tf.data" if _have_tensorflow() else "numpy"
     if pipeline == "tf.data" and not _have_tensorflow():
