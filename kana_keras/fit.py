@@ -130,7 +130,7 @@ def set_backend(backend: str | None) -> str:
 # ## Configuration: every value checked before any work
 
 
-#: Whole-number flags and the least each accepts (None: the flag was not given).
+#: Whole-number flags: (flag, argument name, least value accepted); unset (None) means the preset's.
 INTEGER_FLAGS = (("--epochs", "epochs", 1), ("--batch-size", "batch_size", 1),
                  ("--latent-dim", "latent_dim", 1), ("--image-size", "image_size", 8),
                  ("--max-steps", "max_steps", 1), ("--seed", "seed", 0))
@@ -811,8 +811,9 @@ def print_summary(out: Path, history: list[dict], recognizer: dict | None, secon
                      f"{figure('val_loss')}): reconstruction {figure('reconstruction_loss')} "
                      f"+ KL {figure('kl_loss')} per image")
     if recognizer is not None:
-        lines.append(f"  recognizer  {recognizer.get('test_accuracy', float('nan')):.1%} right on "
-                     f"{recognizer.get('test_count', '?')} test images (unseen writers): "
+        split = "test" if "test_accuracy" in recognizer else "val"
+        lines.append(f"  recognizer  {recognizer.get(f'{split}_accuracy', math.nan):.1%} right on "
+                     f"{recognizer.get(f'{split}_count', '?')} {split} images (unseen writers): "
                      f"recognizer.weights.h5")
     else:
         lines.append("  recognizer  not trained (--no-recognizer)")

@@ -258,3 +258,22 @@ def test_ctrl_c_mid_epoch_keeps_the_last_complete_one_and_resume_keeps_the_sched
     assert f"python demo/app.py --weights {out}" in resumed.stdout
     assert f"python -m kana_keras.evaluate --weights {out}" in resumed.stdout
     assert "{" not in resumed.stdout.split("In ")[-1]
+
+
+def test_summary_names_files_figures_and_next_commands(tmp_path, capsys):
+    from kana_keras import fit as F
+
+    row = {"epoch": 12, "kl_loss": 4.3, "loss": 142.1, "reconstruction_loss": 139.9,
+           "val_loss": 150.25, "seconds": 220.0}
+    F.print_summary(tmp_path / "w", [row], {"test_accuracy": 0.982, "test_count": 2336}, 660.0,
+                    Path("runs/w-1"))
+    out = capsys.readouterr().out
+    assert f"done in 11.0 min. In {tmp_path / 'w'}:" in out
+    assert "kana_vae.weights.h5" in out and "samples.png" in out
+    assert "epoch 12    loss 142.10 (validation 150.25): reconstruction 139.90 + KL 4.30" in out
+    assert "recognizer  98.2% right on 2336 test images" in out
+    assert f"python demo/app.py --weights {tmp_path / 'w'}" in out
+    assert "{" not in out and len(out.splitlines()) <= 10
+    F.print_summary(Path("weights"), [row], None, 60.0, Path("runs/weights-1"))
+    out = capsys.readouterr().out
+    assert "python demo/app.py\n" in out and "python -m kana_keras.evaluate\n" in out
