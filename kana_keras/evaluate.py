@@ -467,8 +467,8 @@ def check_arguments(args) -> None:
                          f"got {args.realistic_per_class}")
     folders = {"--weights": args.weights, "--blog-weights": args.blog_weights}
     configs = {flag: _weights_config(flag, folder) for flag, folder in folders.items() if folder}
-    _check_recognizer_folder(*(("--recognizer", args.recognizer) if args.recognizer
-                               else ("--weights", args.weights)))
+    judge_flag = "--recognizer" if args.recognizer else "--weights"
+    _check_recognizer_folder(judge_flag, args.recognizer or args.weights)
     for flag, config in configs.items():
         _check_test_split(args.data, config, f"{flag} {folders[flag]}")
 

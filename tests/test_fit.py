@@ -213,9 +213,13 @@ def test_out_is_checked_before_the_data_is_converted(synthetic_dir, tmp_path):
 
 
 def _interrupted(tiny_cache, tmp_path, where, epochs=3):
+    """fit, sent SIGINT at ``where``; SIGINT's default restored (a background shell ignores it)."""
     out = tmp_path / "w"
-    proc = fit(["--data", str(tiny_cache), "--epochs", str(epochs), "--out", str(out), *TINY],
-               env=_env(_KANA_KERAS_FIT_SIGINT_AT=where), cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kana_keras.fit", "--data", str(tiny_cache), "--epochs",
+         str(epochs), "--out", str(out), *TINY], cwd=tmp_path,
+        env=_env(_KANA_KERAS_FIT_SIGINT_AT=where), capture_output=True, text=True, timeout=600,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.returncode == 130, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     return out, proc
