@@ -25,7 +25,6 @@ AUTOTUNE = tf.data.AUTOTUNE
 CHUNK_RECORDS = 8192
 
 
-
 def to_float(images):
     """uint8 (B, S, S) ink-high -> float32 (B, S, S, 1) in [0, 1]."""
     return tf.cast(images, tf.float32)[..., None] / 255.0
@@ -44,13 +43,13 @@ def augment_batch(images, seed=None, generator=None):
         generator = (tf.random.Generator.from_seed(seed) if seed is not None
                      else tf.random.get_global_generator())
 
-    def uniform(limit, salt):
+    def uniform(limit):
         return generator.uniform((batch,), -limit, limit)
 
-    angle = uniform(MAX_ROTATION * math.pi / 180.0, 1)
-    scale = 1.0 + uniform(MAX_SCALE, 2)
-    shear = uniform(MAX_SHEAR, 3)
-    shift_x, shift_y = uniform(MAX_SHIFT, 4) * side, uniform(MAX_SHIFT, 5) * side
+    angle = uniform(MAX_ROTATION * math.pi / 180.0)
+    scale = 1.0 + uniform(MAX_SCALE)
+    shear = uniform(MAX_SHEAR)
+    shift_x, shift_y = uniform(MAX_SHIFT) * side, uniform(MAX_SHIFT) * side
     # Output pixel -> input pixel: in = A (out - c) + c + t with A = R(angle) S(shear) / scale.
     cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
     a0, a1 = cos, cos * shear - sin

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ import cv2
 import numpy as np
 
 from kana_keras import kana as kana_mod
+from kana_keras.files import write_text_atomic
 
 DEFAULT_SAMPLES_PER_CLASS = 16
 DEFAULT_REALISTIC_PER_CLASS = 2
@@ -490,10 +490,7 @@ def table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+_write_atomic = write_text_atomic  # report.md and report.json, each written whole
 
 
 def _realistic_pictures(gen, realistic, out_dir: Path, n: int = 20) -> None:
@@ -615,6 +612,81 @@ def _markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+# ## Command line: usage errors before any work
+
+
+def check_arguments(args) -> None:
+    """Each flag checked before anything loads: a UsageError names the flag and what it expected."""
+    from kana_keras.fit import UsageError
+
+    if args.samples_per_class < 1:
+        raise UsageError(f"--samples-per-class must be at least 1, got {args.samples_per_class}")
+    if args.realistic_per_class < 0:
+        raise UsageError(f"--realistic-per-class must be at least 0, "
+                         f"got {args.realistic_per_class}")
+    folders = {"--weights": args.weights, "--blog-weights": args.blog_weights}
+    configs = {flag: _weights_config(flag, folder) for flag, folder in folders.items() if folder}
+    judge_flag = "--recognizer" if args.recognizer else "--weights"
+    _check_recognizer_folder(judge_flag, args.recognizer or args.weights)
+    for flag, config in configs.items():
+        _check_test_split(args.data, config, f"{flag} {folders[flag]}")
+
+
+def _weights_config(flag: str, folder) -> dict:
+    """config.json of a weights folder written by fit (the files present and readable)."""
+    from kana_keras.fit import UsageError
+    from kana_keras.model import CONFIG_FILE, WEIGHTS_FILE, load_config
+
+    path = Path(folder)
+    if not path.is_dir():
+        raise UsageError(f"{flag} {folder}: no such folder (expected a weights folder written "
+                         f"by python -m kana_keras.fit)")
+    for name in (CONFIG_FILE, WEIGHTS_FILE):
+        if not (path / name).is_file():
+            raise UsageError(f"{flag} {folder}: {name} is missing (expected a weights folder "
+                             f"written by python -m kana_keras.fit)")
+    try:
+        config = load_config(path)
+        int(config.get("image_size") or config["model"]["image_size"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UsageError(f"{flag} {folder}: {CONFIG_FILE} is not a kana-keras config "
+                         f"({exc})") from None
+    return config
+
+
+def _check_recognizer_folder(flag: str, folder) -> None:
+    """The judge's two files are there (they are loaded later, with the rest)."""
+    from kana_keras.fit import UsageError
+    from kana_keras.recognizer import CONFIG_FILE, WEIGHTS_FILE
+
+    for name in (CONFIG_FILE, WEIGHTS_FILE):
+        if not (Path(folder) / name).is_file():
+            raise UsageError(f"{flag} {folder}: no recognizer ({name} is missing), and evaluate "
+                             f"needs one as its judge: train one with python -m "
+                             f"kana_keras.recognizer --out {folder}, or pass --recognizer FOLDER")
+
+
+def _check_test_split(data: str, config: dict, owner: str) -> None:
+    """evaluate measures writers never seen in training: the test split must hold some."""
+    from kana_keras.cache import Cache
+    from kana_keras.fit import UsageError
+
+    size = int(config.get("image_size") or config["model"]["image_size"])
+    path = _cache_for(data, size, config.get("kana") or _kana_set(config["classes"]))
+    if Cache.open(path).count("test") == 0:
+        raise UsageError(f"--data {data}: the test split of {path} (for {owner}) is empty; "
+                         f"evaluate needs unseen writers there (convert a set with more writers)")
+
+
+def run(args) -> int:
+    check_arguments(args)
+    report = evaluate(args.weights, args.blog_weights, args.data, args.out, args.recognizer,
+                      args.samples_per_class, args.realistic_per_class, args.seed)
+    print(table(report["results"]))
+    print(f"\nwrote {Path(args.out) / 'report.md'} and report.json ({report['seconds']:.0f} s)")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kana_keras.evaluate",
                                      description="Measure a trained kana VAE.")
@@ -629,11 +701,9 @@ def main(argv=None) -> int:
     parser.add_argument("--realistic-per-class", type=int, default=DEFAULT_REALISTIC_PER_CLASS)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    report = evaluate(args.weights, args.blog_weights, args.data, args.out, args.recognizer,
-                      args.samples_per_class, args.realistic_per_class, args.seed)
-    print(table(report["results"]))
-    print(f"\nwrote {Path(args.out) / 'report.md'} and report.json ({report['seconds']:.0f} s)")
-    return 0
+    from kana_keras.fit import report_errors  # one "error: ..." line, rc 2 for usage errors
+
+    return report_errors(run, args)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,22 @@ With no arguments it draws the built-in synthetic set if needed, converts it, tr
 reconstructions.png, history.csv, training_curves.png, MODEL_CARD.md (and, unless
 ``--no-recognizer``, the recognizer beside them).
 
+``run`` reads as the list of steps, each a function below it. Bad input (a number out of
+range, an image size the preset's decoder cannot draw, an ``--out`` holding another
+configuration) is refused with one line and exit 2 before anything is converted or built.
+
+Ctrl-C stops after the current batch and keeps the last *complete* epoch: its weights are in
+``--out`` and its checkpoint (weights, optimizer state, history, the learning-rate schedule's
+length) in ``--out``/checkpoint; an epoch cut short is dropped and ``--resume`` redoes it.
+``--resume`` follows the first run's cosine schedule even if ``--epochs`` changes.
+
 Nothing here imports Keras at module level: ``--backend`` must set KERAS_BACKEND first.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -23,10 +33,13 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+
+from kana_keras.files import write_json_atomic, write_text_atomic
 
 BACKENDS = ("jax", "tensorflow", "torch")
 #: The CPU default: measured fastest of the three for the default model on a 2-core CPU
@@ -38,14 +51,24 @@ RUNS_DIR = Path("runs")
 SAMPLE_CLASSES_SHOWN = 146
 #: samples.png draws from the prior at temperature 0.7: its tails decode to smudges, its core to kana.
 SAMPLE_TEMPERATURE = 0.7
+#: The cosine learning-rate curve ends at this share of the peak rate.
+LR_FLOOR = 0.05
+EXIT_USAGE = 2
 EXIT_NAN = 3
 EXIT_INTERRUPTED = 130
 #: Tests only: from this many training batches on, feed NaN images (to exercise the NaN stop).
 _NAN_ENV = "_KANA_KERAS_FIT_NAN_FROM_BATCH"
+#: Tests only: send ourselves the SIGINT of Ctrl-C at one point: "data" (before training),
+#: "train:EPOCH:BATCH" (after that batch) or "val:EPOCH" (during that epoch's validation).
+_SIGINT_ENV = "_KANA_KERAS_FIT_SIGINT_AT"
 
 
-class FitError(RuntimeError):
-    """A problem the user can fix (message says how)."""
+class UsageError(RuntimeError):
+    """Bad input the user can fix (the message names it and says how): exit 2, any command."""
+
+
+class FitError(UsageError):
+    """fit's usage errors."""
 
 
 # ## Command line
@@ -104,7 +127,73 @@ def set_backend(backend: str | None) -> str:
     return wanted
 
 
-# ## Configuration
+# ## Configuration: every value checked before any work
+
+
+#: Whole-number flags: (flag, argument name, least value accepted); unset (None) means the preset's.
+INTEGER_FLAGS = (("--epochs", "epochs", 1), ("--batch-size", "batch_size", 1),
+                 ("--latent-dim", "latent_dim", 1), ("--image-size", "image_size", 8),
+                 ("--max-steps", "max_steps", 1), ("--seed", "seed", 0))
+#: Model settings a flag can change: with the training settings they decide the configuration
+#: before the model exists (num_classes follows --data and --kana, which are training settings).
+MODEL_FLAGS = ("image_size", "latent_dim", "beta", "seed")
+
+
+@dataclass
+class Plan:
+    """What the command line asks for: the preset with the flags applied, every value checked."""
+
+    preset: str
+    model_kwargs: dict
+    training: dict
+
+    def early_signature(self) -> dict:
+        """The part of the configuration known before data or model exist (see MODEL_FLAGS)."""
+        return _signature({k: self.model_kwargs[k] for k in MODEL_FLAGS}, self.training)
+
+
+def plan_run(args) -> Plan:
+    """Preset + flags -> a Plan; a bad value is a FitError naming its flag, before any work."""
+    from kana_keras.presets import get_preset  # plain data, no Keras
+
+    try:
+        preset = get_preset(args.preset)
+    except ValueError as exc:
+        raise FitError(str(exc)) from None
+    check_numbers(args)
+    model_kwargs, training = training_config(args, preset)
+    check_image_size(model_kwargs, args.preset)
+    choose_pipeline(args.pipeline)  # --pipeline tf.data without TensorFlow: say so now
+    return Plan(args.preset, model_kwargs, training)
+
+
+def check_numbers(args) -> None:
+    """Each numeric flag in its range: out of it, training fails late, in Keras, or into NaN."""
+    for flag, name, least in INTEGER_FLAGS:
+        value = getattr(args, name)
+        if value is not None and value < least:
+            raise FitError(f"{flag} must be at least {least}, got {value}")
+    if args.seed >= 2**32:
+        raise FitError(f"--seed must be below 2**32, got {args.seed}")
+    if args.beta is not None and not (math.isfinite(args.beta) and args.beta >= 0):
+        raise FitError(f"--beta (the KL weight) must be a finite number >= 0, got {args.beta}")
+    if args.learning_rate is not None and not (math.isfinite(args.learning_rate)
+                                               and args.learning_rate > 0):
+        raise FitError(f"--learning-rate must be a finite number > 0, got {args.learning_rate}")
+
+
+def check_image_size(model_kwargs: dict, preset: str) -> None:
+    """A conv decoder doubles a square map once per filter (and once in the pixel layer), so
+    the image size must divide by 2**doublings; checked on the preset's dict, nothing built."""
+    if model_kwargs.get("decoder", "conv") != "conv" or "decoder_filters" not in model_kwargs:
+        return  # a dense decoder takes any size; a preset without filters: the model checks
+    doublings = len(model_kwargs["decoder_filters"]) + bool(model_kwargs.get("output_upsampling"))
+    step, size = 2 ** doublings, model_kwargs["image_size"]
+    if size % step:
+        below, above = max(step, size - size % step), size - size % step + step
+        raise FitError(f"--image-size {size} does not fit preset {preset!r}: its decoder doubles "
+                       f"the picture {doublings} times, so the size must be a multiple of {step} "
+                       f"(e.g. {below} or {above})")
 
 
 def training_config(args, preset: dict) -> tuple[dict, dict]:
@@ -139,7 +228,11 @@ def _signature(model_config: dict, training: dict) -> dict:
 
 
 def check_out_dir(out: Path, signature: dict, resume: bool, overwrite: bool) -> dict | None:
-    """Refuse to overwrite another configuration's weights; return the checkpoint state if resuming."""
+    """Refuse to overwrite another configuration's weights; return the checkpoint state if resuming.
+
+    ``signature`` may hold only some model settings (Plan.early_signature, before the data is
+    converted): then only those are compared. Run again with the full one once the model exists.
+    """
     from kana_keras.model import CONFIG_FILE
 
     state_path = out / CHECKPOINT_DIR / "state.json"
@@ -147,18 +240,19 @@ def check_out_dir(out: Path, signature: dict, resume: bool, overwrite: bool) -> 
         if not state_path.exists():
             raise FitError(f"--resume: no checkpoint in {out / CHECKPOINT_DIR} (training finished "
                            f"or never started there); run without --resume to start afresh")
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        if state["signature"] != signature:
+        state = _read_json_object(state_path, ("signature", "epoch", "history"),
+                                  "start afresh with --overwrite instead of --resume")
+        old = _as_compared(state["signature"], signature)
+        if old != signature:
             raise FitError(f"--resume: {out} was trained with a different configuration:\n"
-                           f"  {_diff(state['signature'], signature)}\n"
+                           f"  {_diff(old, signature)}\n"
                            f"pass the same options as the first run")
         return state
     config_path = out / CONFIG_FILE
     if config_path.exists() and not overwrite:
-        try:
-            old = json.loads(config_path.read_text(encoding="utf-8")).get("signature")
-        except json.JSONDecodeError:
-            old = None
+        config = _read_json_object(config_path, (),
+                                   "use another --out, or --overwrite to replace it")
+        old = _as_compared(config.get("signature"), signature)
         if old != signature:
             raise FitError(f"{out} already holds weights from a different configuration"
                            + (f" ({_diff(old, signature)})" if old else "")
@@ -167,6 +261,29 @@ def check_out_dir(out: Path, signature: dict, resume: bool, overwrite: bool) -> 
         raise FitError(f"{out} holds an unfinished run ({state_path}); continue it with --resume "
                        f"or start afresh with --overwrite")
     return None
+
+
+def _read_json_object(path: Path, fields, advice: str) -> dict:
+    """A JSON object with these fields, or a FitError naming the file and what to do."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FitError(f"{path}: not valid JSON ({exc}); {advice}") from None
+    if not isinstance(value, dict):
+        raise FitError(f"{path}: expected a JSON object, found a {type(value).__name__}; {advice}")
+    missing = [name for name in fields if name not in value]
+    if missing:
+        raise FitError(f"{path}: missing field {missing[0]!r}; {advice}")
+    return value
+
+
+def _as_compared(old, signature: dict):
+    """``old`` cut down to the model settings ``signature`` holds (all of them once it is full)."""
+    if not isinstance(old, dict) or not isinstance(old.get("model"), dict):
+        return old
+    if set(signature["model"]) >= set(old["model"]):
+        return old
+    return {**old, "model": {k: old["model"].get(k) for k in signature["model"]}}
 
 
 def _diff(old: dict | None, new: dict, prefix: str = "") -> str:
@@ -257,38 +374,33 @@ def curves_picture(rows: list[dict], width: int = 720, height: int = 300):
     return picture
 
 
+# ## Files and checkpoints
+
+
 def write_history(path: Path, rows: list[dict]) -> None:
-    """history.csv, written whole through a temporary file."""
+    """history.csv, written whole (never half a file)."""
     if not rows:
         return
-    fields = list(rows[0])
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-# ## Checkpoints
+    write_text_atomic(path, buf.getvalue())
 
 
 def save_checkpoint(model, out: Path, state: dict) -> None:
     """Weights + optimizer state (a compiled model's weights file holds both), then state.json
-    last, so the state never points at files not yet written."""
+    last, so the state never points at files not yet written.
+
+    Only complete epochs are checkpointed: ``state["epoch"]`` epochs were trained and
+    validated, and the optimizer's step count is theirs.
+    """
     from kana_keras.model import save_weights_atomic
 
     ckpt = out / CHECKPOINT_DIR
     ckpt.mkdir(parents=True, exist_ok=True)
     save_weights_atomic(model, ckpt / "kana_vae.weights.h5")
-    _write_text_atomic(ckpt / "state.json", json.dumps(state, indent=2))
+    write_json_atomic(ckpt / "state.json", state)
 
 
 def load_checkpoint(model, out: Path) -> None:
@@ -305,218 +417,414 @@ def _finite_weights(model) -> bool:
     return all(np.isfinite(_to_numpy(w)).all() for w in model.weights)
 
 
-# ## Training
+# ## Training: run() is the list of steps; each step is a function below it, in that order
 
 
 def run(args) -> int:
-    backend = set_backend(args.backend)
-    from kana_keras.presets import get_preset
-
-    preset = get_preset(args.preset)
-    model_kwargs, training = training_config(args, preset)
-    out: Path = args.out
+    """The main job. Everything the user can get wrong is checked before the first real work."""
     started = time.time()
+    plan = plan_run(args)                             # preset + flags, every value checked
+    backend = set_backend(args.backend)
+    check_engine(args, backend)                       # e.g. --distribute on torch: refused
+    state = check_out_dir(args.out, plan.early_signature(), args.resume, args.overwrite)
+    data = open_data(args, plan)                      # draws/converts the data when needed
+    engine = start_engine(args, backend, plan)        # Keras, seeds, devices
+    make_feeds(args, plan, data)                      # train/val batches, steps per epoch
+    schedule = plan_schedule(plan, data, state)       # the first run's curve on --resume
+    model = build_model(plan, engine, len(data.classes), schedule["decay_steps"])
+    signature = _signature(model.get_config(), plan.training)
+    state = check_out_dir(args.out, signature, args.resume, args.overwrite)  # the full config
+    history = restore_or_start(model, engine, args, plan, data, state)
+    writer = OutputWriter(model, args, plan, data, signature)
+    result = train(model, args, plan, data, writer, history, {"signature": signature, **schedule})
+    if result.bad is not None:
+        return report_nan(result, args.out)
+    if result.interrupted:
+        return report_interrupt(result, args.out)
+    finish_model(model, data)                         # post-training steps go here
+    writer.write(result.history)
+    write_model_card(args.out, args, backend, plan.training, model, result.history, data.cache,
+                     time.time() - started, result.seconds, engine.devices)
+    remove_checkpoint(args.out)                       # finished: the weights folder is the result
+    recognizer = train_recognizer_beside(args, data, started)
+    print_summary(args.out, result.history, recognizer, time.time() - started, writer.run_dir)
+    return 0
 
+
+def check_engine(args, backend: str) -> None:
     if args.distribute and backend == "torch":
         raise FitError("--distribute is not available with --backend torch: Keras 3 has no "
                        "distribution API for PyTorch. Use --backend jax (DataParallel) or "
                        "--backend tensorflow (MirroredStrategy), or drop --distribute.")
 
-    from kana_keras.convert import resolve_data  # no TF/Keras: cheap to import here
 
-    cache_path = resolve_data(args.data, size=model_kwargs["image_size"], kana=args.kana)
+@dataclass
+class TrainingData:
+    """The converted cache and what training reads from it (feeds filled in by make_feeds)."""
 
+    path: Path
+    cache: object
+    classes: list
+    val_split: str
+    val_images: np.ndarray      # up to 32 validation images for reconstructions.png
+    val_labels: np.ndarray
+    train: object = None
+    val: object = None
+    steps: int = 0
+
+
+def open_data(args, plan: Plan) -> TrainingData:
+    """--data -> a ready cache (the converter runs in its own process, Keras not needed yet)."""
+    _sigint_if_asked("data")
+    from kana_keras.cache import Cache
+    from kana_keras.convert import resolve_data
+
+    path = resolve_data(args.data, size=plan.model_kwargs["image_size"], kana=args.kana)
+    cache = Cache.open(path)
+    val_split = "val" if cache.count("val") else "train"
+    count = cache.count(val_split)
+    shown = np.linspace(0, count - 1, num=min(32, count)).astype(int)
+    return TrainingData(path, cache, list(cache.classes), val_split,
+                        cache.images(val_split)[shown].astype(np.float32)[..., None] / 255.0,
+                        np.asarray(cache.labels(val_split)[shown], dtype=np.int32))
+
+
+@dataclass
+class Engine:
+    """The backend and, with --distribute, the devices a batch is spread over."""
+
+    backend: str
+    devices: int = 1
+    strategy: object = None     # tf.distribute.MirroredStrategy (JAX distributes globally)
+
+    def scope(self):
+        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+
+def start_engine(args, backend: str, plan: Plan) -> Engine:
+    """Import Keras, set every seed, and set up data parallelism if asked for."""
     import keras
 
-    from kana_keras.cache import Cache
-    from kana_keras.model import KanaVAE, save_vae
-
-    cache = Cache.open(cache_path)
-    classes = list(cache.classes)
-    model_kwargs["num_classes"] = len(classes)
     keras.utils.set_random_seed(args.seed)
+    if not args.distribute:
+        return Engine(backend)
+    if backend == "jax":
+        devices_list = keras.distribution.list_devices()
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices_list))
+        engine = Engine(backend, len(devices_list))
+    else:
+        import tensorflow as tf
+        strategy = tf.distribute.MirroredStrategy()
+        engine = Engine(backend, strategy.num_replicas_in_sync, strategy)
+    batch_size = plan.training["batch_size"]
+    if batch_size % engine.devices:
+        raise FitError(f"--batch-size {batch_size} must be a multiple of the "
+                       f"{engine.devices} devices used by --distribute")
+    print(f"kana_keras: --distribute: data-parallel over {engine.devices} device(s) ({backend})")
+    return engine
 
-    strategy, devices = None, 1
-    if args.distribute:
-        if backend == "jax":
-            devices_list = keras.distribution.list_devices()
-            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices_list))
-            devices = len(devices_list)
-        else:
-            import tensorflow as tf
-            strategy = tf.distribute.MirroredStrategy()
-            devices = strategy.num_replicas_in_sync
-        if training["batch_size"] % devices:
-            raise FitError(f"--batch-size {training['batch_size']} must be a multiple of the "
-                           f"{devices} devices used by --distribute")
-        print(f"kana_keras: --distribute: data-parallel over {devices} device(s) ({backend})")
 
-    batch_size, epochs = training["batch_size"], training["epochs"]
+def make_feeds(args, plan: Plan, data: TrainingData) -> None:
+    """Training and validation batches (tf.data or NumPy) and the steps of one epoch."""
     feed = input_feed(args.pipeline)
-    steps = feed.steps_per_epoch(cache, "train", batch_size)
+    batch_size = plan.training["batch_size"]
+    data.steps = feed.steps_per_epoch(data.cache, "train", batch_size)
     if args.max_steps:
-        steps = min(steps, args.max_steps)
-    val_split = "val" if cache.count("val") else "train"
+        data.steps = min(data.steps, args.max_steps)
     val_steps = max(1, args.max_steps // 2) if args.max_steps else None
-    train_ds = feed.make_dataset(cache, "train", batch_size, augment=training["augment"],
-                                 seed=args.seed, max_steps=args.max_steps)
-    val_ds = feed.make_dataset(cache, val_split, batch_size, shuffle=False, max_steps=val_steps)
+    data.train = feed.make_dataset(data.cache, "train", batch_size,
+                                   augment=plan.training["augment"], seed=args.seed,
+                                   max_steps=args.max_steps)
+    data.val = feed.make_dataset(data.cache, data.val_split, batch_size, shuffle=False,
+                                 max_steps=val_steps)
     if os.environ.get(_NAN_ENV) and feed.__name__ == "kana_keras.data":  # a test hook (tf.data)
-        train_ds = _poison(train_ds, int(os.environ[_NAN_ENV]))
-    shown = np.linspace(0, cache.count(val_split) - 1, num=min(32, cache.count(val_split))).astype(int)
-    val_images = cache.images(val_split)[shown].astype(np.float32)[..., None] / 255.0
-    val_labels = np.asarray(cache.labels(val_split)[shown], dtype=np.int32)
+        data.train = _poison(data.train, int(os.environ[_NAN_ENV]))
 
-    def build():
-        model = KanaVAE(**model_kwargs)
+
+def plan_schedule(plan: Plan, data: TrainingData, state: dict | None) -> dict:
+    """The cosine learning-rate curve: {"decay_steps", "planned_epochs"}, kept in the checkpoint.
+
+    --resume keeps the first run's, so a resumed run follows the same curve as one never
+    interrupted (the optimizer's step count comes back with its state).
+    """
+    epochs = plan.training["epochs"]
+    planned = {"decay_steps": max(1, epochs * data.steps), "planned_epochs": epochs}
+    if state is None or "decay_steps" not in state:  # a fresh run, or an older checkpoint
+        return planned
+    first = {"decay_steps": int(state["decay_steps"]),
+             "planned_epochs": state.get("planned_epochs", epochs)}
+    if first != planned:
+        print(f"kana_keras: --resume: the learning rate keeps the first run's cosine schedule "
+              f"({first['planned_epochs']} epochs, {first['decay_steps']} steps), not one over "
+              f"--epochs {epochs} ({planned['decay_steps']} steps); steps past its end train "
+              f"at its floor ({LR_FLOOR:.0%} of the peak rate)")
+    return first
+
+
+def build_model(plan: Plan, engine: Engine, num_classes: int, decay_steps: int):
+    """A compiled KanaVAE: Adam on a cosine curve, built inside the distribution scope."""
+    import keras
+
+    from kana_keras.model import KanaVAE
+
+    with engine.scope():
+        model = KanaVAE(**plan.model_kwargs, num_classes=num_classes)
         schedule = keras.optimizers.schedules.CosineDecay(
-            training["learning_rate"], decay_steps=max(1, epochs * steps), alpha=0.05)
+            plan.training["learning_rate"], decay_steps=decay_steps, alpha=LR_FLOOR)
         model.compile(optimizer=keras.optimizers.Adam(schedule))
-        return model
+    return model
 
-    if strategy is not None:
-        with strategy.scope():
-            model = build()
-    else:
-        model = build()
-    model_config = model.get_config()
-    signature = _signature(model_config, training)
-    state = check_out_dir(out, signature, args.resume, args.overwrite)
+
+def restore_or_start(model, engine: Engine, args, plan: Plan, data: TrainingData,
+                     state: dict | None) -> list[dict]:
+    """On --resume, the checkpoint's weights, optimizer state and history; else a fresh start
+    (class templates from the training images). Returns the history of the epochs done."""
+    out, epochs = args.out, plan.training["epochs"]
     out.mkdir(parents=True, exist_ok=True)
-    history: list[dict] = []
-    initial_epoch = 0
-    if state is not None:
-        if strategy is not None:
-            with strategy.scope():
-                load_checkpoint(model, out)
-        else:
-            load_checkpoint(model, out)
-        history = state["history"]
-        initial_epoch = state["epoch"]
-        if initial_epoch >= epochs:
-            print(f"kana_keras: the checkpoint already has {initial_epoch} epochs (--epochs "
-                  f"{epochs}); pass a larger --epochs to train further")
-        else:
-            print(f"kana_keras: resuming {out} at epoch {initial_epoch + 1} of {epochs}")
-    else:
+    if state is None:
         if args.overwrite and (out / CHECKPOINT_DIR).exists():
             shutil.rmtree(out / CHECKPOINT_DIR)
-        model.init_class_templates(np.asarray(cache.images("train"), np.float32) / 255.0,
-                                   np.asarray(cache.labels("train")))
+        model.init_class_templates(np.asarray(data.cache.images("train"), np.float32) / 255.0,
+                                   np.asarray(data.cache.labels("train")))
+        return []
+    with engine.scope():
+        load_checkpoint(model, out)
+    history = list(state["history"])[:int(state["epoch"])]
+    step = int(_to_numpy(model.optimizer.iterations))
+    if len(history) >= epochs:
+        print(f"kana_keras: the checkpoint already has {len(history)} epochs (--epochs "
+              f"{epochs}); pass a larger --epochs to train further")
+    else:
+        print(f"kana_keras: resuming {out} at epoch {len(history) + 1} of {epochs} "
+              f"(learning-rate step {step} of {state.get('decay_steps', '?')})")
+    return history
 
-    run_dir = RUNS_DIR / f"{out.name}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
-    extra = {"preset": args.preset, "training": training, "signature": signature,
-             "preprocess": _preprocess_params(), "cache": str(cache_path)}
 
-    def write_outputs(epoch_rows):
-        save_vae(model, out, classes, extra=extra)
-        pictures = {"samples.png": sample_picture(model, classes, seed=args.seed),
-                    "reconstructions.png": reconstruction_picture(model, val_images, val_labels)}
+class OutputWriter:
+    """Writes the weights folder, each file whole: weights + config, pictures, history, curves.
+
+    Called after every complete epoch (so an interrupted run leaves usable weights) and once
+    at the end; each epoch's pictures also go to the run's log folder under runs/.
+    """
+
+    def __init__(self, model, args, plan: Plan, data: TrainingData, signature: dict):
+        self.model, self.out, self.data, self.seed = model, args.out, data, args.seed
+        self.run_dir = RUNS_DIR / f"{args.out.name}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+        self.extra = {"preset": plan.preset, "training": plan.training, "signature": signature,
+                      "preprocess": _preprocess_params(), "cache": str(data.path)}
+
+    def write(self, history: list[dict]) -> None:
         from kana_keras import images
+        from kana_keras.model import save_vae
+
+        save_vae(self.model, self.out, self.data.classes, extra=self.extra)
+        pictures = {"samples.png": sample_picture(self.model, self.data.classes, seed=self.seed),
+                    "reconstructions.png": reconstruction_picture(
+                        self.model, self.data.val_images, self.data.val_labels)}
         for name, picture in pictures.items():
-            images.save_atomic(picture, out / name)
-            if epoch_rows:
-                images.save_atomic(picture, run_dir / f"epoch{epoch_rows[-1]['epoch']:03d}-{name}")
-        if epoch_rows:
-            write_history(out / "history.csv", epoch_rows)
-            images.save_atomic(curves_picture(epoch_rows), out / "training_curves.png")
+            images.save_atomic(picture, self.out / name)
+            if history:
+                epoch = history[-1]["epoch"]
+                images.save_atomic(picture, self.run_dir / f"epoch{epoch:03d}-{name}")
+        if history:
+            write_history(self.out / "history.csv", history)
+            images.save_atomic(curves_picture(history), self.out / "training_curves.png")
 
-    class EpochEnd(keras.callbacks.Callback):
-        """Per epoch: stop on NaN (keeping the last good files), else checkpoint + pictures."""
 
-        def __init__(self):
-            super().__init__()
-            self.bad = None
+class EpochEnd:
+    """What happens between batches and after each epoch (given to Keras as a LambdaCallback).
 
-        def on_train_batch_end(self, batch, logs=None):
-            if ctrl_c.is_set():
-                self.model.stop_training = True
-            loss = (logs or {}).get("loss")
-            if loss is not None and not math.isfinite(float(loss)):
-                self.bad = f"the training loss became {float(loss)} at batch {batch + 1}"
-                self.model.stop_training = True
+    - a non-finite loss or weight stops training; the last good epoch's files stay;
+    - Ctrl-C (the ``ctrl_c`` flag) stops after the current batch. An epoch cut short is
+      dropped: its weights are not saved as a complete epoch, the previous epoch's checkpoint
+      stays, and --resume redoes it. An epoch whose training finished is kept even if Ctrl-C
+      comes during its validation;
+    - a complete epoch gets a history row, a checkpoint (``checkpoint_state`` plus epoch and
+      history) and the weights folder's files.
+    """
 
-        def on_epoch_end(self, epoch, logs=None):
-            if ctrl_c.is_set():
-                return  # a cut-short epoch is not a complete one: the caller checkpoints
-            logs = {k: float(v) for k, v in (logs or {}).items()}
-            if self.bad is None and not all(math.isfinite(v) for v in logs.values()):
-                self.bad = f"a loss became non-finite in epoch {epoch + 1}: {logs}"
-            if self.bad is None and not _finite_weights(self.model):
-                self.bad = f"the weights became non-finite in epoch {epoch + 1}"
-            if self.bad is not None:
-                self.model.stop_training = True
-                return
-            row = {"epoch": epoch + 1, **{k: round(v, 5) for k, v in sorted(logs.items())},
-                   "seconds": round(time.time() - started, 1)}
-            history.append(row)
-            save_checkpoint(self.model, out, {"epoch": epoch + 1, "history": history,
-                                              "signature": signature})
-            write_outputs(history)
+    def __init__(self, model, writer: OutputWriter, history: list[dict], steps: int,
+                 ctrl_c: threading.Event, checkpoint_state: dict, started: float):
+        self.model, self.writer, self.history, self.steps = model, writer, history, steps
+        self.ctrl_c, self.checkpoint_state, self.started = ctrl_c, checkpoint_state, started
+        self.epoch = 0          # 1-based, the epoch under way
+        self.bad = None         # why training was stopped as broken
+        self.cut_short = False  # Ctrl-C stopped an epoch before its last batch
 
+    def keras_callback(self):
+        import keras
+
+        return keras.callbacks.LambdaCallback(
+            on_epoch_begin=self.on_epoch_begin, on_train_batch_end=self.on_train_batch_end,
+            on_test_batch_end=self.on_test_batch_end, on_epoch_end=self.on_epoch_end)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        _sigint_if_asked(f"train:{self.epoch}:{batch + 1}")
+        if self.ctrl_c.is_set():
+            self.cut_short = batch + 1 < self.steps
+            self.model.stop_training = True
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.bad = f"the training loss became {float(loss)} at batch {batch + 1}"
+            self.model.stop_training = True
+
+    def on_test_batch_end(self, batch, logs=None):
+        _sigint_if_asked(f"val:{self.epoch}")
+        if self.cut_short:
+            self.model.stop_evaluating = True  # validating a dropped epoch is time lost
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.cut_short:
+            return
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        if self.bad is None and not all(math.isfinite(v) for v in logs.values()):
+            self.bad = f"a loss became non-finite in epoch {epoch + 1}: {logs}"
+        if self.bad is None and not _finite_weights(self.model):
+            self.bad = f"the weights became non-finite in epoch {epoch + 1}"
+        if self.bad is not None:
+            self.model.stop_training = True
+            return
+        row = {"epoch": epoch + 1, **{k: round(v, 5) for k, v in sorted(logs.items())},
+               "seconds": round(time.time() - self.started, 1)}
+        save_checkpoint(self.model, self.writer.out, {
+            **self.checkpoint_state, "epoch": epoch + 1, "history": self.history + [row]})
+        self.history.append(row)  # only once the checkpoint holds it
+        self.writer.write(self.history)
+        if self.ctrl_c.is_set():  # Ctrl-C came during validation: this epoch is kept
+            self.model.stop_training = True
+
+
+@dataclass
+class TrainingResult:
+    history: list[dict]
+    seconds: float
+    bad: str | None = None      # why a NaN stop happened
+    interrupted: bool = False
+    cut_short: bool = False     # the interrupt dropped an unfinished epoch
+
+
+def train(model, args, plan: Plan, data: TrainingData, writer: OutputWriter,
+          history: list[dict], checkpoint_state: dict) -> TrainingResult:
+    """model.fit over the epochs still to do, with logs under runs/; Ctrl-C and NaN stop it
+    cleanly (see EpochEnd)."""
+    import keras
+
+    epochs, started = plan.training["epochs"], time.time()
     ctrl_c = threading.Event()
-    epoch_end = EpochEnd()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    callbacks = [epoch_end, keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True)]
+    epoch_end = EpochEnd(model, writer, history, data.steps, ctrl_c, checkpoint_state, started)
+    writer.run_dir.mkdir(parents=True, exist_ok=True)
+    callbacks = [epoch_end.keras_callback(),
+                 keras.callbacks.CSVLogger(str(writer.run_dir / "log.csv"), append=True)]
     if _have_tensorboard():
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir), write_graph=False))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(writer.run_dir),
+                                                     write_graph=False))
     else:
         print("kana_keras: the tensorboard package is not installed: CSV logs only "
               "(pip install tensorboard for TensorBoard logs)")
-    verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)
-    print(f"kana_keras: training {args.preset} ({model.count_params():,} parameters) on "
-          f"{cache_path} [{cache.count('train')} train / {cache.count(val_split)} {val_split}], "
-          f"backend {backend}, batch {batch_size}, {epochs} epochs of {steps} steps; logs in "
-          f"{run_dir}", flush=True)
-    train_started = time.time()
+    print(f"kana_keras: training {plan.preset} ({model.count_params():,} parameters) on "
+          f"{data.path} [{data.cache.count('train')} train / {data.cache.count(data.val_split)} "
+          f"{data.val_split}], backend {keras.backend.backend()}, batch "
+          f"{plan.training['batch_size']}, {epochs} epochs of {data.steps} steps; logs in "
+          f"{writer.run_dir}", flush=True)
     interrupted = False
     try:
         with _stop_on_ctrl_c(ctrl_c):
-            if initial_epoch < epochs:
-                model.fit(train_ds, validation_data=val_ds, epochs=epochs,
-                          initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose,
+            if len(history) < epochs:
+                model.fit(data.train, validation_data=data.val, epochs=epochs,
+                          initial_epoch=len(history), callbacks=callbacks,
+                          verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
                           shuffle=False)  # the dataset shuffles itself
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl-C
         interrupted = True
-    interrupted = interrupted or ctrl_c.is_set()
-    train_seconds = time.time() - train_started
+    return TrainingResult(history, time.time() - started, epoch_end.bad,
+                          interrupted or ctrl_c.is_set(), epoch_end.cut_short)
 
-    resume_cmd = _command(extra_flags=["--resume"])
-    if epoch_end.bad is not None:
-        print(f"\nkana_keras: stopped: {epoch_end.bad}.\n"
-              f"The last good weights (epoch {len(history)}) are kept in {out}"
-              + ("" if history else " (none: it failed in the first epoch)")
-              + ". Try a lower --learning-rate or a smaller --beta.", file=sys.stderr)
-        return EXIT_NAN
-    if interrupted:
-        done = len(history)
-        if _finite_weights(model):
-            save_checkpoint(model, out, {"epoch": done, "history": history,
-                                         "signature": signature})
-            save_vae(model, out, classes, extra=extra)
-        print(f"\nkana_keras: interrupted after {done} complete epoch(s); a usable checkpoint "
-              f"is in {out / CHECKPOINT_DIR}. Continue with:\n  {resume_cmd}", file=sys.stderr)
-        return EXIT_INTERRUPTED
 
-    write_outputs(history)
-    write_model_card(out, args, backend, training, model, history, cache, time.time() - started,
-                     train_seconds, devices)
+def report_nan(result: TrainingResult, out: Path) -> int:
+    done = len(result.history)
+    print(f"\nkana_keras: stopped: {result.bad}.\n"
+          f"The last good weights (epoch {done}) are kept in {out}"
+          + ("" if done else " (none: it failed in the first epoch)")
+          + ". Try a lower --learning-rate or a smaller --beta.", file=sys.stderr)
+    return EXIT_NAN
+
+
+def report_interrupt(result: TrainingResult, out: Path) -> int:
+    """Nothing is written here: the last complete epoch's checkpoint and files are on disk."""
+    done = len(result.history)
+    dropped = (f"; the unfinished epoch {done + 1} was dropped (--resume redoes it)"
+               if result.cut_short else "")
+    if not done:
+        print(f"\nkana_keras: interrupted in epoch 1, before any epoch was complete: nothing "
+              f"to resume; run the command again to start over", file=sys.stderr)
+    else:
+        print(f"\nkana_keras: interrupted after {done} complete epoch(s){dropped}. The weights "
+              f"of epoch {done} are in {out}, its checkpoint in {out / CHECKPOINT_DIR}. "
+              f"Continue with:\n  {_command(extra_flags=['--resume'])}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def finish_model(model, data: TrainingData) -> None:
+    """Complete the trained model from its training data before the final files are written.
+
+    The place for steps that need the finished encoder, such as fitting a per-class latent
+    distribution to the training codes; nothing yet. Per-epoch files are written without it.
+    """
+
+
+def remove_checkpoint(out: Path) -> None:
     if (out / CHECKPOINT_DIR).exists():
-        shutil.rmtree(out / CHECKPOINT_DIR)  # finished: the weights folder is the result
-    print(f"kana_keras: wrote {out} in {time.time() - started:.0f} s "
-          f"(final {', '.join(f'{k} {v}' for k, v in history[-1].items() if k != 'epoch')})"
-          if history else f"kana_keras: wrote {out}")
+        shutil.rmtree(out / CHECKPOINT_DIR)
 
-    if args.recognizer:
-        from kana_keras.recognizer import train_recognizer  # lazily: only when asked for
-        metrics = train_recognizer(cache_path, out, seed=args.seed)
-        print(f"kana_keras: recognizer written to {out}: {metrics}")
-        scalars = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items()
-                   if isinstance(v, (int, float, str))}
-        _append_card(out, "## Recognizer (recognizer.weights.h5)\n\n" + "\n".join(
-            f"- {k}: {v}" for k, v in scalars.items())
-            + f"\n\nWhole job, recognizer included: {(time.time() - started) / 60:.1f} min.\n")
-    return 0
+
+def train_recognizer_beside(args, data: TrainingData, started: float) -> dict | None:
+    """The kana recognizer (the judge of evaluate, the reader of the demo) into the same folder."""
+    if not args.recognizer:
+        return None
+    from kana_keras.recognizer import train_recognizer  # lazily: only when asked for
+
+    metrics = train_recognizer(data.path, args.out, seed=args.seed)
+    scalars = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items()
+               if isinstance(v, (int, float, str))}
+    _append_card(args.out, "## Recognizer (recognizer.weights.h5)\n\n" + "\n".join(
+        f"- {k}: {v}" for k, v in scalars.items())
+        + f"\n\nWhole job, recognizer included: {(time.time() - started) / 60:.1f} min.\n")
+    return metrics
+
+
+def print_summary(out: Path, history: list[dict], recognizer: dict | None, seconds: float,
+                  run_dir: Path) -> None:
+    """The few lines a person reads at the end: what is where, how good, what to run next."""
+    from kana_keras.model import WEIGHTS_FILE
+
+    last = history[-1] if history else {}
+    figure = lambda key: f"{last[key]:.2f}" if key in last else "-"  # noqa: E731
+    weights_flag = "" if out == Path("weights") else f" --weights {shlex.quote(str(out))}"
+    lines = [f"kana_keras: done in {seconds / 60:.1f} min. In {out}:",
+             f"  model       {WEIGHTS_FILE}, config.json, MODEL_CARD.md, history.csv",
+             "  pictures    samples.png, reconstructions.png, training_curves.png"]
+    if last:
+        lines.append(f"  epoch {last['epoch']:<5} loss {figure('loss')} (validation "
+                     f"{figure('val_loss')}): reconstruction {figure('reconstruction_loss')} "
+                     f"+ KL {figure('kl_loss')} per image")
+    if recognizer is not None:
+        split = "test" if "test_accuracy" in recognizer else "val"
+        lines.append(f"  recognizer  {recognizer.get(f'{split}_accuracy', math.nan):.1%} right on "
+                     f"{recognizer.get(f'{split}_count', '?')} {split} images (unseen writers): "
+                     f"recognizer.weights.h5")
+    else:
+        lines.append("  recognizer  not trained (--no-recognizer)")
+    logs = "CSV and TensorBoard" if _have_tensorboard() else "CSV"
+    lines += [f"  logs        {run_dir} ({logs})",
+              "Next:", f"  python demo/app.py{weights_flag}",
+              f"  python -m kana_keras.evaluate{weights_flag}"]
+    print("\n".join(lines), flush=True)
+
+
+# ## Helpers
 
 
 class _stop_on_ctrl_c:
@@ -576,18 +884,30 @@ def _have_tensorboard() -> bool:
     return importlib.util.find_spec("tensorboard") is not None and _have_tensorflow()
 
 
-def input_feed(pipeline: str):
-    """The module whose make_dataset feeds fit: tf.data, or NumPy batches without TensorFlow."""
+def choose_pipeline(pipeline: str) -> str:
+    """'tf.data' or 'numpy' for --pipeline, importing neither (auto: tf.data if installed)."""
     if pipeline == "auto":
-        pipeline = "tf.data" if _have_tensorflow() else "numpy"
-    if pipeline == "numpy":
-        from kana_keras import batches
-        return batches
-    if not _have_tensorflow():
+        return "tf.data" if _have_tensorflow() else "numpy"
+    if pipeline == "tf.data" and not _have_tensorflow():
         raise FitError("--pipeline tf.data needs TensorFlow (pip install tensorflow), "
                        "or use --pipeline numpy")
+    return pipeline
+
+
+def input_feed(pipeline: str):
+    """The module whose make_dataset feeds fit: tf.data, or NumPy batches without TensorFlow."""
+    if choose_pipeline(pipeline) == "numpy":
+        from kana_keras import batches
+        return batches
     from kana_keras import data
     return data
+
+
+def _sigint_if_asked(where: str) -> None:
+    """A test hook: Ctrl-C's SIGINT, once, at the point named in _SIGINT_ENV."""
+    if os.environ.get(_SIGINT_ENV) == where:
+        del os.environ[_SIGINT_ENV]
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 def _preprocess_params():
@@ -664,29 +984,46 @@ def write_model_card(out, args, backend, training, model, history, cache, total_
         "(`--data path/to/ETL`) for real handwriting.",
         "",
     ]
-    _write_text_atomic(out / "MODEL_CARD.md", "\n".join(lines))
+    write_text_atomic(out / "MODEL_CARD.md", "\n".join(lines))
 
 
 def _append_card(out: Path, text: str) -> None:
     card = out / "MODEL_CARD.md"
-    _write_text_atomic(card, card.read_text(encoding="utf-8") + "\n" + text)
+    write_text_atomic(card, card.read_text(encoding="utf-8") + "\n" + text)
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+# ## Command line, run
+
+
+def report_errors(job, *job_args) -> int:
+    """Run a command's job; end a known problem with one "error: ..." line, not a traceback.
+
+    Exit 2 for usage errors (a bad flag, file or --data), 1 for other failures the message
+    names, 130 for Ctrl-C. Every file is written whole (kana_keras.files), so an interrupt
+    anywhere leaves nothing half-written. evaluate's main uses this too.
+    """
     try:
-        return run(args)
-    except FitError as exc:
+        return job(*job_args)
+    except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\nkana_keras: interrupted (Ctrl-C); files already written are whole, none is "
+              "half-written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except ValueError as exc:
         from kana_keras.convert import DataArgumentError  # cheap: no TF/Keras in convert
 
         print(f"error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, DataArgumentError) else 1
+        return EXIT_USAGE if isinstance(exc, DataArgumentError) else 1
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return report_errors(run, args)
 
 
 if __name__ == "__main__":

@@ -156,3 +156,128 @@ def test_bad_arguments_get_clear_errors(tmp_path):
     assert missing.returncode == 2 and "no such file or folder" in missing.stderr
     preset = fit(["--preset", "huge", "--out", str(tmp_path / "w")], cwd=tmp_path)
     assert preset.returncode != 0 and "--preset must be one of" in preset.stderr
+
+
+# ## Usage errors: checked before any work, one line, rc 2
+
+
+@pytest.mark.parametrize("flags, want", [
+    (["--beta", "-1"], "--beta (the KL weight) must be a finite number >= 0, got -1.0"),
+    (["--beta", "nan"], "--beta (the KL weight) must be a finite number >= 0"),
+    (["--latent-dim", "0"], "--latent-dim must be at least 1, got 0"),
+    (["--image-size", "50"], "--image-size 50 does not fit preset 'default': its decoder doubles "
+                             "the picture 4 times, so the size must be a multiple of 16 (e.g. 48 "
+                             "or 64)"),
+    (["--image-size", "4"], "--image-size must be at least 8, got 4"),
+    (["--preset", "huge"], "--preset must be one of ['blog', 'default'], got 'huge'"),
+    (["--epochs", "0"], "--epochs must be at least 1, got 0"),
+    (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+    (["--learning-rate", "-0.1"], "--learning-rate must be a finite number > 0, got -0.1"),
+    (["--max-steps", "0"], "--max-steps must be at least 1, got 0"),
+    (["--seed", "-1"], "--seed must be at least 0, got -1"),
+])
+def test_numbers_are_checked_before_any_work(tmp_path, monkeypatch, capsys, flags, want):
+    """In-process: nothing is imported, drawn or converted before the check fails."""
+    from kana_keras import fit as F
+
+    monkeypatch.chdir(tmp_path)  # --data synthetic would draw and convert under data/ here
+    monkeypatch.setenv("KERAS_BACKEND", os.environ.get("KERAS_BACKEND", "tensorflow"))
+    rc = F.main(["--data", "synthetic", "--out", str(tmp_path / "w"), *flags])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: ") and want in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "data").exists() and not (tmp_path / "w").exists()
+
+
+def test_out_is_checked_before_the_data_is_converted(synthetic_dir, tmp_path):
+    """A refused --out (another configuration, or a config.json that is no JSON object) is
+    reported before the ETL files are converted: no cache appears under data/."""
+    out = tmp_path / "w"
+    out.mkdir()
+    args = ["--data", str(synthetic_dir), "--out", str(out), *TINY]
+    (out / "config.json").write_text(json.dumps({"signature": {"model": {"latent_dim": 4},
+                                                               "training": {}}}))
+    other = fit(args, cwd=tmp_path)
+    assert other.returncode == 2, other.stderr[-3000:]
+    assert "already holds weights from a different configuration" in other.stderr
+    assert "latent_dim: 4 -> 8" in other.stderr
+    (out / "config.json").write_text("[1, 2, 3]")
+    listed = fit(args, cwd=tmp_path)
+    assert listed.returncode == 2, listed.stderr[-3000:]
+    assert f"error: {out / 'config.json'}: expected a JSON object, found a list" in listed.stderr
+    assert "Traceback" not in listed.stderr
+    assert not (tmp_path / "data").exists()
+
+
+# ## Ctrl-C (sent by the process itself at a named point: _KANA_KERAS_FIT_SIGINT_AT)
+
+
+def _interrupted(tiny_cache, tmp_path, where, epochs=3):
+    """fit, sent SIGINT at ``where``; SIGINT's default restored (a background shell ignores it)."""
+    out = tmp_path / "w"
+    proc = subprocess.run(
+        [sys.executable, "-m", "kana_keras.fit", "--data", str(tiny_cache), "--epochs",
+         str(epochs), "--out", str(out), *TINY], cwd=tmp_path,
+        env=_env(_KANA_KERAS_FIT_SIGINT_AT=where), capture_output=True, text=True, timeout=600,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert proc.returncode == 130, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    return out, proc
+
+
+def test_ctrl_c_before_training_is_one_line_and_writes_nothing(tiny_cache, tmp_path):
+    out, proc = _interrupted(tiny_cache, tmp_path, "data")
+    assert [line for line in proc.stderr.splitlines() if line.strip()][-1] == (
+        "kana_keras: interrupted (Ctrl-C); files already written are whole, none is half-written")
+    assert not out.exists()
+
+
+def test_ctrl_c_during_validation_keeps_the_epoch_just_trained(tiny_cache, tmp_path):
+    out, proc = _interrupted(tiny_cache, tmp_path, "val:2")
+    assert "interrupted after 2 complete epoch(s)" in proc.stderr and "dropped" not in proc.stderr
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert state["epoch"] == 2 and [r["epoch"] for r in state["history"]] == [1, 2]
+    assert [int(r["epoch"]) for r in _history(out)] == [1, 2]
+
+
+def test_ctrl_c_mid_epoch_keeps_the_last_complete_one_and_resume_keeps_the_schedule(
+        tiny_cache, tmp_path):
+    out, proc = _interrupted(tiny_cache, tmp_path, "train:2:2")
+    assert ("interrupted after 1 complete epoch(s); the unfinished epoch 2 was dropped"
+            in proc.stderr)
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert state["epoch"] == 1 and state["decay_steps"] == 9 and state["planned_epochs"] == 3
+    assert len(_history(out)) == 1
+
+    resumed = fit(["--data", str(tiny_cache), "--epochs", "4", "--out", str(out), *TINY,
+                   "--resume"], cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    # the optimizer's step count comes back with its state, and the curve is the first run's
+    assert f"resuming {out} at epoch 2 of 4 (learning-rate step 3 of 9)" in resumed.stdout
+    assert "keeps the first run's cosine schedule (3 epochs, 9 steps)" in resumed.stdout
+    assert [int(r["epoch"]) for r in _history(out)] == [1, 2, 3, 4]
+    # the end: a few readable lines, not a dict
+    assert f"In {out}:" in resumed.stdout and "epoch 4 " in resumed.stdout
+    assert "recognizer  not trained (--no-recognizer)" in resumed.stdout
+    assert f"python demo/app.py --weights {out}" in resumed.stdout
+    assert f"python -m kana_keras.evaluate --weights {out}" in resumed.stdout
+    assert "{" not in resumed.stdout.split("In ")[-1]
+
+
+def test_summary_names_files_figures_and_next_commands(tmp_path, capsys):
+    from kana_keras import fit as F
+
+    row = {"epoch": 12, "kl_loss": 4.3, "loss": 142.1, "reconstruction_loss": 139.9,
+           "val_loss": 150.25, "seconds": 220.0}
+    F.print_summary(tmp_path / "w", [row], {"test_accuracy": 0.982, "test_count": 2336}, 660.0,
+                    Path("runs/w-1"))
+    out = capsys.readouterr().out
+    assert f"done in 11.0 min. In {tmp_path / 'w'}:" in out
+    assert "kana_vae.weights.h5" in out and "samples.png" in out
+    assert "epoch 12    loss 142.10 (validation 150.25): reconstruction 139.90 + KL 4.30" in out
+    assert "recognizer  98.2% right on 2336 test images" in out
+    assert f"python demo/app.py --weights {tmp_path / 'w'}" in out
+    assert "{" not in out and len(out.splitlines()) <= 10
+    F.print_summary(Path("weights"), [row], None, 60.0, Path("runs/weights-1"))
+    out = capsys.readouterr().out
+    assert "python demo/app.py\n" in out and "python -m kana_keras.evaluate\n" in out
