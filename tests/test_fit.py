@@ -73,6 +73,9 @@ def test_interrupt_then_resume_then_refuse_other_config(tiny_cache, tmp_path):
     assert config["model"]["latent_dim"] == 8 and config["preset"] == "default"
     card = (out / "MODEL_CARD.md").read_text()
     assert "python -m kana_keras.fit" in card and "KanjiVG" in card and "CC BY-SA 3.0" in card
+    # the default preset samples from per-class Gaussians fitted to the finished codes
+    assert config["model"]["fitted_prior"] and "fitted the per-class latent prior" in resumed.stdout
+    assert "fitted to the trained encoder's codes" in card
     assert list((tmp_path / "runs").glob("w-*/log.csv"))
 
     other = fit([*args[:-len(TINY)], *TINY[:2], "--latent-dim", "4", *TINY[4:]], cwd=tmp_path)
