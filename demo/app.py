@@ -215,7 +215,8 @@ def build_demo(generator) -> gr.Blocks:
             go.click(interpolate, [*ends, steps], outputs, api_name="interpolate")
         with gr.Tab("Write"):  # one column: a line of text wants the page's width
             with gr.Row():
-                text = gr.Textbox("ありがとう", label="Kana text", scale=3, max_length=MAX_TEXT)
+                text = gr.Textbox("ありがとう", label="Kana text", scale=3,
+                                  info=f"at most {MAX_TEXT} characters")
                 wseed = gr.Number(0, precision=0, label="Handwriting seed", scale=1)
             with gr.Accordion("In the style of your drawing (optional)", open=False):
                 style = canvas(label="Style kana", sources=("upload",))
