@@ -419,6 +419,24 @@ def test_preview_failing_after_the_cache_says_the_cache_was_written(tmp_path, mo
     assert Cache.open(tmp_path / "c").count("train") > 0
 
 
+def test_a_corrupt_cache_named_by_data_is_refused(tiny_cache, tmp_path):
+    """fit, evaluate and the recognizer resolve --data CACHE here: a flipped byte stops them."""
+    import shutil
+
+    from kana_keras.cache import CacheError
+    from kana_keras.convert import resolve_data
+
+    copy = Path(shutil.copytree(tiny_cache, tmp_path / "copy"))
+    shard = copy / "train_images.npy"
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    with pytest.raises(CacheError) as err:
+        resolve_data(copy, size=32)
+    assert str(err.value) == (f"{shard}: checksum mismatch, the file is corrupt; rebuild the "
+                              "cache with python -m kana_keras.convert")
+
+
 def test_resolve_data_names_the_bad_argument(tiny_cache, tmp_path):
     """--data for fit/recognizer/evaluate: a cache is used as is; a missing path or a cache of
     the wrong image size is refused with the value and what was expected."""
