@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -9,7 +10,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEFAULT_CACHE = ROOT / "data" / "cache" / "synthetic-64-all"
+import kana_keras  # noqa: E402,F401  (quiets TensorFlow's C++ banners before Keras loads it)
+DEFAULT_DATA = "synthetic"
+
+
+def ready_cache(data: str = DEFAULT_DATA, size: int = 64):
+    """The opened cache a benchmark times on, made first if missing (a fresh clone has none).
+
+    ``"synthetic"`` draws and converts the built-in set under this checkout's ``data/``, as
+    ``python -m kana_keras.fit`` would; a cache folder or ETL files work as ``--data`` does.
+    """
+    from kana_keras.cache import Cache
+    from kana_keras.convert import resolve_data
+
+    try:
+        with contextlib.chdir(ROOT if data == "synthetic" else "."):
+            return Cache.open(Path(resolve_data(data, size=size)).absolute())
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def set_backend(argv) -> None:

@@ -120,6 +120,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=30, help="timed calls per measurement")
     parser.add_argument("--starts", type=int, default=3, help="cold starts of each app")
     args = parser.parse_args(argv)
+    if not (args.weights / "config.json").is_file():
+        parser.exit(2, f"error: --weights {args.weights}: no trained weights there; make them "
+                       f"with: python -m kana_keras.fit --out {args.weights}\n")
 
     import httpx
     from PIL import Image

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from _common import DEFAULT_CACHE, set_backend, steady_rate
+from _common import DEFAULT_DATA, ready_cache, set_backend, steady_rate
 
 set_backend(sys.argv)
 
@@ -23,20 +23,20 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from kana_keras import batches, data  # noqa: E402
-from kana_keras.cache import Cache  # noqa: E402
 from kana_keras.model import KanaVAE  # noqa: E402
 from kana_keras.presets import get_preset  # noqa: E402
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--data", default=str(DEFAULT_CACHE))
+    p.add_argument("--data", default=DEFAULT_DATA,
+                   help="cache, ETL files or 'synthetic' (made first if missing)")
     p.add_argument("--backend", default=None)
     p.add_argument("--steps", type=int, default=150)
     p.add_argument("--batch", type=int, default=64)
     args = p.parse_args()
 
-    cache = Cache.open(args.data)
+    cache = ready_cache(args.data)
     n = args.steps * args.batch
     images = np.asarray(cache.images("train")[:n]).astype(np.float32)[..., None] / 255.0
     labels = np.asarray(cache.labels("train")[:n], dtype=np.int32)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from _common import DEFAULT_CACHE, set_backend, steady_rate
+from _common import DEFAULT_DATA, ready_cache, set_backend, steady_rate
 
 set_backend(sys.argv)
 
@@ -24,7 +24,6 @@ import cv2  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kana_keras.cache import Cache  # noqa: E402
 from kana_keras.model import KanaVAE  # noqa: E402
 from kana_keras.presets import get_preset  # noqa: E402
 
@@ -53,14 +52,15 @@ def trainer(name, cache, batch, steps, warmup):
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--data", default=str(DEFAULT_CACHE))
+    p.add_argument("--data", default=DEFAULT_DATA,
+                   help="cache, ETL files or 'synthetic' (made first if missing)")
     p.add_argument("--backend", default=None)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--steps", type=int, default=60, help="timed steps per model")
     p.add_argument("--warmup", type=int, default=10, help="untimed steps first")
     p.add_argument("--rounds", type=int, default=3, help="epochs per model, alternating; best kept")
     args = p.parse_args()
-    cache = Cache.open(args.data)
+    cache = ready_cache(args.data)
     trainers = {name: trainer(name, cache, args.batch, args.steps, args.warmup)
                 for name in ("blog", "default")}
     best = {name: 0.0 for name in trainers}

@@ -14,6 +14,7 @@ import functools
 import io
 import json
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -30,6 +31,7 @@ from kana_keras import images  # noqa: E402
 
 MAX_SIDE = 1024  # photos are shrunk while decoding, so a 6000x4000 JPEG costs little
 CONCURRENCY = 2  # model calls share the CPU cores; more workers would only wait inside Keras
+MAX_TEXT = 200  # kana per Write request: a line people read, not a 5,000-kana poster
 
 
 def clear_errors(fn):
@@ -41,6 +43,29 @@ def clear_errors(fn):
         except ValueError as e:
             raise gr.Error(str(e), print_exception=False) from None
     return wrapper
+
+
+def seed_of(value):
+    """The Seed box as the generator wants it: None (random) or a whole number >= 0."""
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (number >= 0 and number.is_integer()):
+        shown = int(number) if number.is_integer() else value
+        raise gr.Error(f"Seed must be a whole number ≥ 0, got {shown}", print_exception=False)
+    return int(number)
+
+
+def text_of(value):
+    """The Write box's text, refused (not drawn for minutes) past MAX_TEXT characters."""
+    text = value or ""
+    if len(text) > MAX_TEXT:
+        raise gr.Error(f"The text is {len(text):,} characters long; the demo writes at most "
+                       f"{MAX_TEXT} at a time.", print_exception=False)
+    return text
 
 
 def drawing(value):
@@ -115,7 +140,7 @@ def build_demo(generator) -> gr.Blocks:
 
     @clear_errors
     def sample(chars, count, seed, temperature):
-        count, seed, chars = int(count), None if seed is None else int(seed), chars or None
+        count, seed, chars = int(count), seed_of(seed), chars or None
         pictures = generator.sample(count, kana=chars, seed=seed, temperature=float(temperature))
         labels = generator.sample_labels(count, kana=chars, seed=seed)
         grid = images.grid(255 - np.asarray(pictures), labels, cols=min(count, 8), scale=scale)
@@ -149,8 +174,7 @@ def build_demo(generator) -> gr.Blocks:
 
     @clear_errors
     def write(text, seed, sketch):
-        page = generator.write(text or "", style=drawing(sketch),
-                               seed=None if seed is None else int(seed))
+        page = generator.write(text_of(text), style=drawing(sketch), seed=seed_of(seed))
         return stash(cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST))
 
     picture = functools.partial(gr.Image, type="filepath", format="png", buttons=["download"])
@@ -191,7 +215,8 @@ def build_demo(generator) -> gr.Blocks:
             go.click(interpolate, [*ends, steps], outputs, api_name="interpolate")
         with gr.Tab("Write"):  # one column: a line of text wants the page's width
             with gr.Row():
-                text = gr.Textbox("ありがとう", label="Kana text", scale=3)
+                text = gr.Textbox("ありがとう", label="Kana text", scale=3,
+                                  info=f"at most {MAX_TEXT} characters")
                 wseed = gr.Number(0, precision=0, label="Handwriting seed", scale=1)
             with gr.Accordion("In the style of your drawing (optional)", open=False):
                 style = canvas(label="Style kana", sources=("upload",))
@@ -201,6 +226,27 @@ def build_demo(generator) -> gr.Blocks:
     return demo.queue(default_concurrency_limit=CONCURRENCY, max_size=256)
 
 
+def check_port(host: str, port: int) -> str | None:
+    """Why the demo cannot serve on host:port (out of range, taken, unknown host), or None.
+
+    Checked before the weights load, so a busy port costs a second, not a cold start.
+    """
+    if not 1 <= port <= 65535:
+        return f"--port {port}: expected a port number from 1 to 65535"
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as e:
+        return f"--host {host}: not an address of this machine ({e.strerror})"
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no conflict
+        try:
+            probe.bind(address)
+        except OSError as e:
+            return (f"--port {port}: {host}:{port} cannot be used ({e.strerror}); another "
+                    f"program may be serving there: choose another --port")
+    return None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Serve the kana-keras demo in a browser.")
     parser.add_argument("--weights", type=Path, default=Path("weights"), help="a fit --out folder")
@@ -208,6 +254,9 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     args = parser.parse_args(argv)
+    port_problem = check_port(args.host, args.port)
+    if port_problem:
+        parser.exit(2, f"error: {port_problem}\n")
     failed = (f"error: cannot load weights from {args.weights}: {{}}\n"
               f"Train some with: python -m kana_keras.fit --out {args.weights}\n")
     try:
@@ -215,9 +264,12 @@ def main(argv=None):
     except (OSError, ValueError, KeyError) as e:
         parser.exit(2, failed.format(e))
     demo = build_demo(generator)
-    with contextlib.redirect_stdout(io.StringIO()):  # Gradio's share failure is a page: one line
-        demo.launch(server_name=args.host, server_port=args.port, share=args.share, quiet=True,
-                    prevent_thread_lock=True, theme=gr.themes.Soft())
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # Gradio's share failure is a page
+            demo.launch(server_name=args.host, server_port=args.port, share=args.share,
+                        quiet=True, prevent_thread_lock=True, theme=gr.themes.Soft())
+    except OSError as e:  # the port was taken between the check and the launch
+        parser.exit(2, f"error: --port {args.port}: cannot serve there ({e})\n")
     print(f"* Running on local URL: {demo.local_url}")
     if demo.share_url:
         print(f"* Public link (send it to friends): {demo.share_url}")

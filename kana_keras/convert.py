@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 import kana_keras
+from kana_keras import images
 from kana_keras import kana as kana_mod
 from kana_keras.cache import (MANIFEST, NPY_HEADER_BYTES, SPLITS, Cache, CacheError,
                               CacheWriter, array_name, recover_interrupted, sha256_file)
@@ -74,6 +75,10 @@ _DELAY_ENV = "_KANA_KERAS_CONVERT_CHUNK_DELAY"
 
 class ConvertError(ValueError):
     """Conversion cannot go on: bad input or unwritable output (the message says which)."""
+
+
+class PreviewError(ConvertError):
+    """The cache was written, only the ``--preview`` picture failed."""
 
 
 @dataclass
@@ -371,6 +376,8 @@ def convert(sources, out, size: int = 64, kana: str = "all", workers: int | None
     if not 8 <= size <= 512:
         raise ConvertError(f"--size must be between 8 and 512 pixels, got {size}")
     classes = kana_mod.kana_classes(kana)
+    if preview is not None:
+        images.check_picture_path(preview, "--preview")
     files, skipped = resolve_sources(sources, skip_bad=skip_bad, progress=progress)
     workers = max(1, min(int(workers or os.cpu_count() or 1), len(files)))
     out = Path(out)
@@ -395,13 +402,19 @@ def convert(sources, out, size: int = 64, kana: str = "all", workers: int | None
                     f"--kana {kana}; dropped: " + ", ".join(
                         f"{n} {why}" for why, n in manifest["dropped"].items()))
             _check_unchanged(good)
+            _warn_empty_splits(manifest)
             path = writer.finish(manifest)
     except OSError as exc:
         raise ConvertError(_os_message(exc, out)) from None
     finally:
         bar.close()
     if preview is not None:
-        write_preview(files[0].path, classes, size, preview)
+        try:
+            write_preview(files[0].path, classes, size, preview)
+        except (OSError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise PreviewError(f"the cache {path} was written; only the preview failed: "
+                               f"--preview {preview}: {why}") from None
     return path
 
 
@@ -513,6 +526,17 @@ def _manifest(files, skipped, classes, kana, size, split_info) -> dict:
     }
 
 
+def _warn_empty_splits(manifest) -> None:
+    """A set of fewer than 3 writers leaves a split without writers: say so, do not stop."""
+    writers = {s: manifest["splits"][s]["writers"] for s in SPLITS}
+    empty = [s for s in SPLITS if writers[s] == 0]
+    if empty:
+        counts = ", ".join(f"{s} {n}" for s, n in writers.items())
+        print(f"warning: the {' and '.join(empty)} split{'s are' if len(empty) > 1 else ' is'} "
+              f"empty ({sum(writers.values())} writer(s): {counts}); training or evaluating on "
+              f"it will fail: convert at least {len(SPLITS)} writers", file=sys.stderr)
+
+
 def _check_unchanged(files) -> None:
     for f in files:
         stat = f.path.stat()
@@ -539,7 +563,7 @@ def _os_message(exc: OSError, out: Path) -> str:
 
 def write_preview(path, classes, size: int, out, n: int = 16) -> Path:
     """Raw ETL records beside their prepared versions (black on white), for a quick look."""
-    from kana_keras import etl, images
+    from kana_keras import etl
 
     class_set = set(classes)
     cells, labels = [], []
@@ -574,9 +598,7 @@ def is_up_to_date(cache_path, sources, size: int = 64, kana: str = "all",
                   verify: bool = True) -> tuple[bool, str]:
     """(True, "") if the cache matches the sources and parameters, else (False, why)."""
     try:
-        cache = Cache.open(cache_path)
-        if verify:
-            cache.verify()
+        cache = Cache.open(cache_path, verify=verify)
     except CacheError as exc:
         return False, str(exc)
     m = cache.manifest
@@ -687,6 +709,11 @@ def main(argv=None) -> int:
                         help="leave unreadable files out instead of stopping")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    if args.preview is not None:
+        try:
+            images.check_picture_path(args.preview, "--preview")
+        except ValueError as exc:
+            parser.exit(2, f"error: {exc}\n")
     out = args.out or default_cache_dir(args.sources, args.size, args.kana)
     started = time.perf_counter()
     try:

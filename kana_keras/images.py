@@ -16,6 +16,10 @@ import numpy as np
 from PIL import Image
 
 from kana_keras import kanjivg
+from kana_keras.files import atomic_path, temporary_name
+
+#: What a picture path may end with, and the format it is written in.
+PICTURE_FORMATS = {".png": "PNG", ".gif": "GIF", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
 def to_uint8(images) -> np.ndarray:
@@ -82,14 +86,46 @@ def strip(images, pad: int = 2, scale: int = 1) -> Image.Image:
     return grid(images, cols=len(to_uint8(images)), pad=pad, scale=scale)
 
 
-def save_atomic(picture: Image.Image, path: str | os.PathLike, **kwargs) -> Path:
-    """Save a picture through a temporary file, so a crash never leaves half a PNG."""
+def check_picture_path(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """Raise ValueError naming ``flag`` if ``path`` cannot take a picture: before any work.
+
+    Checks the suffix, and that a file can really be made in the folder (a probe file, so a
+    read-only disk or /proc is found, which os.access misses for root).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    expected = ", ".join(PICTURE_FORMATS)
+    if path.suffix.lower() not in PICTURE_FORMATS:
+        raise ValueError(f"{flag} {path}: expected a picture file name ending in {expected}")
+    if path.is_dir():
+        raise ValueError(f"{flag} {path}: is a folder, expected a picture file name")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    probe = temporary_name(folder / path.name)
+    try:
+        probe.open("xb").close()
+        probe.unlink()
+    except OSError as exc:
+        raise ValueError(f"{flag} {path}: cannot write there ({exc.strerror or exc}); "
+                         f"expected a file in a writable folder") from None
+    return path
+
+
+def save_atomic(picture: Image.Image, path: str | os.PathLike, **kwargs) -> Path:
+    """Save a picture through a temporary file, so a crash never leaves half a PNG.
+
+    An OSError names ``path``, never the temporary file the user did not choose.
+    """
+    path = Path(path)
     fmt = kwargs.pop("format", None) or Image.registered_extensions().get(path.suffix.lower())
-    picture.save(tmp, format=fmt, **kwargs)
-    os.replace(tmp, path)
+    if fmt is None:
+        raise ValueError(f"{path}: expected a picture file name ending in "
+                         f"{', '.join(PICTURE_FORMATS)}")
+    try:
+        with atomic_path(path) as tmp:
+            picture.save(tmp, format=fmt, **kwargs)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
     return path
 
 

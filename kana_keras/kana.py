@@ -43,10 +43,6 @@ def is_hiragana(char: str) -> bool:
     return len(char) == 1 and "\u3041" <= char <= "\u309f"
 
 
-def is_katakana(char: str) -> bool:
-    return len(char) == 1 and "\u30a0" <= char <= "\u30ff"
-
-
 def to_hiragana(char: str) -> str:
     """Katakana → hiragana (other characters unchanged); used for ETL4/ETL7 labels."""
     if "\u30a1" <= char <= "\u30f6":

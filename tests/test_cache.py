@@ -68,9 +68,11 @@ def test_flipped_byte_is_detected_and_named(tmp_path):
     data = bytearray(target.read_bytes())
     data[-1] ^= 0xFF
     target.write_bytes(bytes(data))
-    cache = Cache.open(out)  # same size: only the checksum can tell
-    with pytest.raises(CacheError, match="val_images.npy.*checksum"):
-        cache.verify()
+    with pytest.raises(CacheError, match="val_images.npy.*checksum") as err:
+        Cache.open(out)  # same size: only the checksum can tell, and every open checks it
+    assert "\n" not in str(err.value) and "rebuild" in str(err.value)
+    assert "kana_keras.convert" in str(err.value)
+    Cache.open(out, verify=False)  # for a caller that verifies by itself
 
 
 def test_truncated_or_missing_files_are_named(tmp_path):

@@ -141,6 +141,27 @@ def test_non_kana_records_are_dropped_and_counted(tmp_path):
                             "small kana": 1, "symbol or other": 1, "blank image": 1}
 
 
+def test_two_writers_leave_an_empty_split_with_a_warning(tmp_path, capsys):
+    records = [etl_writer.g_record(levels_of(c), jis(c), sheet=sheet)
+               for sheet in (1, 2) for c in "あいう"]
+    etl_writer.write_file(tmp_path / "ETL8G_01", records)
+    out = convert.convert([tmp_path / "ETL8G_01"], tmp_path / "c", size=16, kana="hiragana",
+                          workers=1, progress=False)
+    empty = [s for s in SPLITS if Cache.open(out).count(s) == 0]
+    err = capsys.readouterr().err
+    assert empty and err.count("\n") == 1, err
+    assert err.startswith(f"warning: the {' and '.join(empty)} split") and "2 writer(s)" in err
+    assert "convert at least 3 writers" in err
+
+
+def test_three_writers_convert_without_a_warning(tmp_path, capsys):
+    records = [etl_writer.g_record(levels_of("あ"), jis("あ"), sheet=sheet) for sheet in (1, 2, 3)]
+    etl_writer.write_file(tmp_path / "ETL8G_01", records)
+    convert.convert([tmp_path / "ETL8G_01"], tmp_path / "c", size=16, kana="hiragana",
+                    workers=1, progress=False)
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_worker_chunks_equal_prepare_record_by_record(two_files, tmp_path):
     """The batched worker keeps, labels and prepares exactly what a per-record loop would."""
     from kana_keras import etl
@@ -364,6 +385,56 @@ def test_unwritable_output_keeps_the_message_clear(two_files, tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(ValueError, match="cannot create the cache's parent folder"):
         convert.convert([two_files], blocker / "c", size=16, workers=1, progress=False)
+
+
+@pytest.mark.parametrize("preview, expected", [
+    ("/proc/p.png", "--preview /proc/p.png: cannot write there"),
+    ("p.txt", "--preview p.txt: expected a picture file name ending in .png"),
+])
+def test_cli_bad_preview_is_refused_before_any_work(tmp_path, preview, expected):
+    proc = subprocess.run([sys.executable, "-m", "kana_keras.convert", str(tmp_path / "none"),
+                           "--out", str(tmp_path / "c"), "--preview", preview, "--quiet"],
+                          capture_output=True, text=True, env=child_env(), cwd=tmp_path,
+                          timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"error: {expected}") and proc.stderr.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_preview_failing_after_the_cache_says_the_cache_was_written(tmp_path, monkeypatch):
+    from kana_keras import images
+
+    records = [etl_writer.g_record(levels_of("あ"), jis("あ"), sheet=s) for s in (1, 2, 3)]
+    etl_writer.write_file(tmp_path / "ETL8G_01", records)
+
+    def full_disk(picture, path, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(images, "save_atomic", full_disk)
+    with pytest.raises(convert.PreviewError) as err:
+        convert.convert([tmp_path / "ETL8G_01"], tmp_path / "c", size=16, kana="hiragana",
+                        workers=1, progress=False, preview=tmp_path / "p.png")
+    assert str(err.value) == (f"the cache {tmp_path / 'c'} was written; only the preview failed: "
+                              f"--preview {tmp_path / 'p.png'}: No space left on device")
+    assert Cache.open(tmp_path / "c").count("train") > 0
+
+
+def test_a_corrupt_cache_named_by_data_is_refused(tiny_cache, tmp_path):
+    """fit, evaluate and the recognizer resolve --data CACHE here: a flipped byte stops them."""
+    import shutil
+
+    from kana_keras.cache import CacheError
+    from kana_keras.convert import resolve_data
+
+    copy = Path(shutil.copytree(tiny_cache, tmp_path / "copy"))
+    shard = copy / "train_images.npy"
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    with pytest.raises(CacheError) as err:
+        resolve_data(copy, size=32)
+    assert str(err.value) == (f"{shard}: checksum mismatch, the file is corrupt; rebuild the "
+                              "cache with python -m kana_keras.convert")
 
 
 def test_resolve_data_names_the_bad_argument(tiny_cache, tmp_path):

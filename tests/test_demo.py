@@ -253,11 +253,16 @@ def bad_inputs(tmp_path):
         "unknown characters": ("/write", ("あAb漢 い", 0, None), "漢"),
         "no text": ("/write", ("   ", 0, None), "type some kana"),
         "no ends": ("/interpolate", (None, None, "ン", None, 5), "choose or draw"),
+        "negative seed": ("/sample", ([], 2, -1, 1.0), "Seed must be a whole number ≥ 0, got -1"),
+        "negative write seed": ("/write", ("あい", -3, None), "whole number ≥ 0, got -3"),
+        "5,000 kana": ("/write", ("あ" * 5000, 0, None), "5,000 characters long; the demo "
+                                                         "writes at most 200"),
     }
 
 
 BAD = ["empty canvas", "nothing at all", "all-white image", "all-black image", "transparent PNG",
-       "text file", "text named .png", "unknown characters", "no text", "no ends"]
+       "text file", "text named .png", "unknown characters", "no text", "no ends",
+       "negative seed", "negative write seed", "5,000 kana"]
 
 
 @pytest.mark.parametrize("case", BAD)
@@ -358,8 +363,33 @@ def test_load_20_clients_x_50_requests(served, tmp_path):
     assert errors == [] and len(done) == 1000, errors[:5]
 
 
+def run_app(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "demo" / "app.py"), *args],
+                          capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1"])
+def test_port_out_of_range_is_one_line(demo_weights, port):
+    result = run_app("--weights", str(demo_weights), "--port", port)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr == f"error: --port {port}: expected a port number from 1 to 65535\n"
+
+
+def test_port_in_use_is_one_line(demo_weights):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_app("--weights", str(demo_weights), "--port", str(port))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"error: --port {port}: 127.0.0.1:{port} cannot be used")
+    assert "choose another --port" in result.stderr
+
+
 def test_missing_weights_folder_is_a_clear_error(tmp_path):
-    command = [sys.executable, str(ROOT / "demo" / "app.py"), "--weights", str(tmp_path / "no")]
+    command = [sys.executable, str(ROOT / "demo" / "app.py"), "--weights", str(tmp_path / "no"),
+               "--port", str(free_port())]  # 7860 may be serving another demo
     result = subprocess.run(command, capture_output=True, text=True, timeout=180,
                             env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
     assert result.returncode == 2

@@ -510,3 +510,21 @@ def test_cli_show_writes_black_on_white_grid(tmp_path, capsys):
     assert picture.shape[1] > 3 * 64 and picture.shape[0] > 63
     assert np.median(picture) == 255 and picture.min() == 0      # white paper, black ink
     assert cli_main(["show", str(tmp_path / "nothing"), "--out", str(out)]) == 2
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--out", "/proc/x.png"], "--out /proc/x.png: cannot write there"),
+    (["--out", "grid.txt"], "--out grid.txt: expected a picture file name ending in .png"),
+    (["--out", "grid"], "--out grid: expected a picture file name ending in .png"),
+    (["--out", "grid.png", "--cols", "-5"], "--cols must be a whole number of at least 1, got -5"),
+    (["--out", "grid.png", "--scale", "0"], "--scale must be a whole number of at least 1, got 0"),
+])
+def test_cli_show_names_a_bad_output_before_reading(tmp_path, capsys, monkeypatch, args, expected):
+    rng = np.random.default_rng(13)
+    path, _, _ = build("8B", tmp_path, rng, CASES["8B"][0])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(etl, "read_records", lambda *a, **k: pytest.fail("read before checking"))
+    assert cli_main(["show", str(path), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {expected}") and err.count("\n") == 1 and ".tmp" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]

@@ -60,7 +60,7 @@ def test_sample_shapes_determinism_and_classes(gen):
     assert gen.sample_labels(4, kana="あい", seed=0) == list("あいあい")
     assert np.median(b) > 128                                   # white paper, black ink
     zero = gen.sample(3, kana="か", seed=0, temperature=0.0)
-    assert np.array_equal(zero[0], zero[1])                     # temperature 0: the mean
+    np.testing.assert_allclose(zero[0], zero[1], atol=1)        # temperature 0: the mean
 
 
 def test_sample_rejects_bad_requests(gen):
@@ -135,7 +135,7 @@ def test_reconstruct_and_recognize_reject_unusable_input(gen, bad, message):
 def test_interpolate_between_kana_and_images(gen):
     strip = gen.interpolate("あ", "お", steps=5)
     assert strip.shape == (5, 32, 32) and strip.dtype == np.uint8
-    assert np.array_equal(strip[0], gen.interpolate("あ", "あ", steps=2)[0])  # ends are the kana
+    np.testing.assert_allclose(strip[0], gen.interpolate("あ", "あ", steps=2)[0], atol=1)  # ends: the kana
     assert not np.array_equal(strip[0], strip[-1])
     mixed = gen.interpolate(drawing("か"), "き", steps=3)
     assert mixed.shape == (3, 32, 32)
@@ -252,7 +252,7 @@ def test_a_class_prior_routes_sampling_styles_and_interpolation(tmp_path):
     np.testing.assert_allclose(strip[0], paper(mean[[0]], [0])[0], atol=1)
     np.testing.assert_allclose(strip[-1], paper(mean[[3]], [3])[0], atol=1)
     same = gen.interpolate("い", "い", steps=3)
-    assert np.array_equal(same[0], same[-1])
+    np.testing.assert_allclose(same[0], same[-1], atol=1)
     mixed = gen.interpolate(drawing("う"), "か", steps=3).astype(np.float32)
     label = gen._labels_for(gen.reconstruct(drawing("う")).kana)[0]
     z_end = gen._encode_image(drawing("う"))[2]

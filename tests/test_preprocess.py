@@ -44,9 +44,11 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def jpeg(img: np.ndarray, quality: int = 40) -> np.ndarray:
-    code = cv2.IMREAD_COLOR_RGB if img.ndim == 3 else cv2.IMREAD_GRAYSCALE
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, code)
+    if img.ndim == 2:
+        return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    # what IMREAD_COLOR_RGB gives, on OpenCV releases before it existed too
+    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
 
 
 def light(shape, rng, falloff=0.45, shadow=0.0) -> np.ndarray:

@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     p_info.add_argument("--top", type=int, default=5, help="how many most/least frequent labels")
     p_show = sub.add_parser("show", parents=[common], help="a labelled grid of samples")
     p_show.add_argument("path", metavar="PATH")
-    p_show.add_argument("--out", required=True, help="picture to write (PNG)")
+    p_show.add_argument("--out", required=True, help="picture to write (.png, .gif, .jpg, .webp)")
     p_show.add_argument("--n", type=int, default=64, help="samples, spread over the file")
     p_show.add_argument("--cols", type=int, default=None)
     p_show.add_argument("--scale", type=int, default=1, help="enlarge pixels this many times")
@@ -91,16 +91,27 @@ def main(argv=None) -> int:
     try:
         if args.command == "info":
             return info(args.paths, args.format, args.co59_table, args.top)
-        if args.n < 1:
-            raise etl.EtlError(f"--n must be at least 1, got {args.n}")
+        _check_show_args(args)
         out = show(args.path, args.out, args.n, args.cols, args.scale, args.format,
                    args.co59_table)
-        print(f"wrote {out}")
-        return 0
-    except etl.EtlError as exc:
+    except (etl.EtlError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the folder vanished or filled up after the check
+        print(f"error: --out {args.out}: cannot write it ({exc.strerror or exc})", file=sys.stderr)
+        return 1
+    print(f"wrote {out}")
+    return 0
 
+
+def _check_show_args(args) -> None:
+    """Usage errors of ``show``, found before any ETL file is read (ValueError names the flag)."""
+    from kana_keras import images
+
+    for flag, value in (("--n", args.n), ("--cols", args.cols), ("--scale", args.scale)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be a whole number of at least 1, got {value}")
+    images.check_picture_path(args.out, "--out")
 
 if __name__ == "__main__":
     raise SystemExit(main())
