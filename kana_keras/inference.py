@@ -343,38 +343,11 @@ class KanaGenerator:
             eps = style.astype(np.float32)
         else:
             eps = self.encode_style(style)
-        rows = text.split("\n")
-        cells = [[c for c in row] for row in rows]
-        drawn = [c for row in cells for c in row
-                 if c in self._index or c in SMALL_KANA]
+        cells = [list(row) for row in text.split("\n")]
+        drawn = [c for row in cells for c in row if c in self._index or c in SMALL_KANA]
         labels = np.asarray([self._index[SMALL_KANA.get(c, c)] for c in drawn], np.int32)
         z = self.vae.from_style(np.repeat(eps[None], len(labels), 0), labels)
-        glyphs = list(self._decode(z, labels)[..., 0])
-        s = self.image_size
-        ink = max([0.6] + [float(g.max()) for g in glyphs])
-        width = _mean_stroke_width(glyphs, s)
-        cols = max(len(row) for row in cells)
-        page = np.zeros((len(cells) * s, max(cols, 1) * s), np.float32)
-        it = iter(glyphs)
-        for r, row in enumerate(cells):
-            for c, ch in enumerate(row):
-                cell = page[r * s:(r + 1) * s, c * s:(c + 1) * s]
-                if ch in SPACES:
-                    continue
-                if ch == LONG_VOWEL:
-                    y = s // 2
-                    cv2.line(cell, (int(s * 0.15), y), (int(s * 0.85), y + int(s * 0.02)), ink,
-                             max(1, int(round(width))), cv2.LINE_AA)
-                    continue
-                glyph = next(it)
-                if ch in SMALL_KANA:
-                    k = int(round(s * SMALL_SCALE))
-                    small = cv2.resize(glyph, (k, k), interpolation=cv2.INTER_AREA)
-                    x0 = (s - k) // 2 - int(0.05 * s)
-                    cell[s - k:s, max(0, x0):max(0, x0) + k] = small
-                else:
-                    cell[:] = glyph
-        return 255 - to_uint8(page)[0]
+        return lay_out(cells, list(self._decode(z, labels)[..., 0]), self.image_size)
 
     def recognize(self, image, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most likely kana of a picture with calibrated probabilities."""
@@ -417,6 +390,33 @@ class KanaGenerator:
         if prepared is None:
             return None
         return self.recognizer.top_k(prepared, min(k, len(self.recognizer.classes)))
+
+
+def lay_out(cells: list[list[str]], glyphs: list[np.ndarray], s: int) -> np.ndarray:
+    """Rows of characters → one page, uint8 black on white: each drawn glyph (ink-high float
+    (s, s), in order) in its cell; spaces blank, small kana scaled down and set low, ー a
+    stroke as wide and dark as the hand around it."""
+    ink = max([0.6] + [float(g.max()) for g in glyphs])
+    width = _mean_stroke_width(glyphs, s)
+    page = np.zeros((len(cells) * s, max(1, max(len(row) for row in cells)) * s), np.float32)
+    glyph_iter = iter(glyphs)
+    for r, row in enumerate(cells):
+        for c, ch in enumerate(row):
+            cell = page[r * s:(r + 1) * s, c * s:(c + 1) * s]
+            if ch in SPACES:
+                continue
+            if ch == LONG_VOWEL:
+                y = s // 2
+                cv2.line(cell, (int(s * 0.15), y), (int(s * 0.85), y + int(s * 0.02)), ink,
+                         max(1, int(round(width))), cv2.LINE_AA)
+            elif ch in SMALL_KANA:
+                k = int(round(s * SMALL_SCALE))
+                small = cv2.resize(next(glyph_iter), (k, k), interpolation=cv2.INTER_AREA)
+                x0 = max(0, (s - k) // 2 - int(0.05 * s))
+                cell[s - k:s, x0:x0 + k] = small
+            else:
+                cell[:] = next(glyph_iter)
+    return 255 - to_uint8(page)[0]
 
 
 def _mean_stroke_width(glyphs, s: int) -> float:

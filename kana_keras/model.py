@@ -421,15 +421,17 @@ class KanaVAE(VAETrainer, keras.Model):
         means, log_vars = [], []
         for start in range(0, len(images), batch_size):
             part = slice(start, start + batch_size)
-            z_mean, z_log_var = self.encoder.predict_on_batch(
-                self._numpy_inputs(images[part], labels, part))
-            means.append(np.asarray(z_mean, np.float32))
-            log_vars.append(np.asarray(z_log_var, np.float32))
+            z_mean, z_log_var = self.encoder(self._numpy_inputs(images[part], labels, part),
+                                             training=False)
+            means.append(ops.convert_to_numpy(z_mean).astype(np.float32))
+            log_vars.append(ops.convert_to_numpy(z_log_var).astype(np.float32))
         return np.concatenate(means), np.concatenate(log_vars)
 
     def _numpy_inputs(self, x, labels, part):
-        """One chunk of a sub-model's inputs as numpy (its compiled predict function takes
-        them as they are: no per-call tracing)."""
+        """One chunk of a sub-model's inputs: (x, labels as (n, 1)) or x alone.
+
+        Called directly, not through ``predict_on_batch``: under a distribution strategy
+        (``fit --distribute``) predict would split and regroup the batch."""
         if labels is None:
             return x
         return [x, labels[part].reshape(-1, 1)]
@@ -441,8 +443,8 @@ class KanaVAE(VAETrainer, keras.Model):
         out = []
         for start in range(0, len(z), batch_size):
             part = slice(start, start + batch_size)
-            out.append(np.asarray(self.decoder.predict_on_batch(
-                self._numpy_inputs(z[part], labels, part)), np.float32))
+            out.append(ops.convert_to_numpy(self.decoder(
+                self._numpy_inputs(z[part], labels, part), training=False)).astype(np.float32))
         return np.concatenate(out).astype(np.float32) if out else np.zeros(
             (0, self.image_size, self.image_size, 1), np.float32)
 
@@ -462,7 +464,8 @@ class KanaVAE(VAETrainer, keras.Model):
             templates = ops.convert_to_numpy(self.decoder.get_layer("class_template").embeddings)
             mixed = w * templates[a] + (1 - w) * templates[b]
             inputs.append(mixed.reshape(-1, side, side, 1).astype(np.float32))
-        return np.asarray(self._blend_decoder.predict_on_batch(inputs), np.float32)
+        return ops.convert_to_numpy(self._blend_decoder(inputs, training=False)).astype(
+            np.float32)
 
     def reconstruct(self, images, labels=None):
         """Deterministic round trip through the latent means (what people compare)."""

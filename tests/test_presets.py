@@ -7,7 +7,7 @@ import pytest
 from kana_keras.presets import PRESETS, get_preset
 
 #: What README and presets.py say about each preset: (image size, latents, parameters).
-DOCUMENTED = {"blog": (72, 12, 66e6), "default": (64, 16, 1.5e6)}
+DOCUMENTED = {"blog": (72, 12, 66e6), "default": (64, 32, 4.0e6)}
 
 
 def test_the_documented_presets_exist_with_their_optimisation_settings():
@@ -36,7 +36,7 @@ def test_every_preset_builds_the_documented_model(name):
 def test_get_preset_is_a_copy_and_an_unknown_name_lists_the_choices():
     tweaked = get_preset("default")
     tweaked["model"]["latent_dim"] = 2
-    assert PRESETS["default"]["model"]["latent_dim"] == 16
+    assert PRESETS["default"]["model"]["latent_dim"] == 32
     with pytest.raises(ValueError, match=r"--preset must be one of \['blog', 'default'\], "
                                          r"got 'large'"):
         get_preset("large")
