@@ -92,3 +92,45 @@ class ClassConditioning(keras.layers.Layer):
         config = super().get_config()
         config.update({"num_classes": self.num_classes, "embedding_dim": self.embedding_dim})
         return config
+
+
+@keras.saving.register_keras_serializable(package="kana_keras")
+class FiLM(keras.layers.Layer):
+    """Feature-wise linear modulation of feature maps by a class vector.
+
+    ``x * (1 + gamma(v)) + beta(v)`` with (gamma, beta) one dense map of the class vector v,
+    per channel. A decoder that only sees the class once, concatenated to z, must carry
+    "this kana has a ゜, not a ゛" through every layer; modulating each layer by the class
+    lets its filters switch per kana, which is what small class-defining marks need. Starts
+    as the identity (zero kernel), so it can be added to a working decoder.
+
+    Args:
+        channels: int, channels of the feature maps it modulates.
+
+    Example:
+        >>> y = FiLM(8)([ops.ones((2, 4, 4, 8)), ops.ones((2, 16))])   # (2, 4, 4, 8)
+    """
+
+    def __init__(self, channels, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = int(channels)
+        self.modulation = keras.layers.Dense(2 * self.channels, kernel_initializer="zeros",
+                                             name="modulation")
+
+    def build(self, input_shape):
+        self.modulation.build(input_shape[1])
+
+    def call(self, inputs):
+        x, vector = inputs
+        gamma, beta = ops.split(self.modulation(vector), 2, axis=-1)
+        gamma = ops.reshape(gamma, (-1, 1, 1, self.channels))
+        beta = ops.reshape(beta, (-1, 1, 1, self.channels))
+        return x * (1.0 + gamma) + beta
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"channels": self.channels})
+        return config
