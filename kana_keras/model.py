@@ -16,7 +16,7 @@ import numpy as np
 from keras import ops
 
 from kana_keras.files import atomic_path, write_json_atomic
-from kana_keras.layers import ClassConditioning, FiLM, Sampling
+from kana_keras.layers import ClassConditioning, Sampling
 from kana_keras.trainers import BACKEND, VAETrainer
 
 WEIGHTS_FILE = "kana_vae.weights.h5"
@@ -74,10 +74,9 @@ def _normalization(kind, layer_name):
     raise ValueError(f"normalization must be 'batch', 'group' or None, got {kind!r}")
 
 
-def _apply(layers, x, vector=None):
-    """Run a chain of layers; FiLM layers also take the class vector."""
+def _apply(layers, x):
     for layer in layers:
-        x = layer([x, vector]) if isinstance(layer, FiLM) else layer(x)
+        x = layer(x)
     return x
 
 
@@ -124,9 +123,6 @@ class KanaVAE(VAETrainer, keras.Model):
             2020). Once fitted, samples and styles go through it instead of the trained
             prior: at low beta the codes no longer fill the trained prior, and samples
             drawn where no code lies decode to mush.
-        class_film: bool, modulate each conv decoder layer by the class embedding (``FiLM``),
-            so small marks that tell kana apart (゛ against ゜) follow the label (conditional
-            conv decoders only).
         seed: int, seed of the sampling noise.
 
     Example:
@@ -142,7 +138,7 @@ class KanaVAE(VAETrainer, keras.Model):
                  hidden_dim=256, decoder="conv", decoder_filters=(128, 64, 32, 16),
                  dense_units=(512,), upsampling="transpose", class_template=True,
                  decoder_normalization="same", output_upsampling=False, prior="standard",
-                 fitted_prior=False, class_film=False, seed=0, **kwargs):
+                 fitted_prior=False, seed=0, **kwargs):
         super().__init__(**kwargs)
         self.image_size = int(image_size)
         self.latent_dim = int(latent_dim)
@@ -167,7 +163,6 @@ class KanaVAE(VAETrainer, keras.Model):
         self.output_upsampling = bool(output_upsampling)
         self.prior = prior
         self.fitted_prior = bool(fitted_prior)
-        self.class_film = bool(class_film) and self.conditional and decoder == "conv"
         self.seed = seed
         if prior not in PRIORS:
             raise ValueError(f"prior must be 'standard' or 'class', got {prior!r}")
@@ -258,11 +253,7 @@ class KanaVAE(VAETrainer, keras.Model):
         if not self.conditional:
             return keras.Model(z, self._to_images(_apply(layers, z), None), name="decoder")
         labels = keras.Input((1,), dtype="int32", name="labels")
-        conditioning = ClassConditioning(self.num_classes, self.embedding_dim, name="class")
-        x = conditioning([z, labels])
-        vector = None
-        if self.class_film:  # the same embedding, for the layers it modulates
-            vector = keras.layers.Flatten(name="class_vector")(conditioning.embedding(labels))
+        x = ClassConditioning(self.num_classes, self.embedding_dim, name="class")([z, labels])
         template = None
         if self.class_template and self.decoder_kind == "conv":
             # A learned per-class image added to the logits: the label alone draws the
@@ -273,8 +264,7 @@ class KanaVAE(VAETrainer, keras.Model):
                                               embeddings_initializer="zeros",
                                               name="class_template")(labels)
             template = keras.layers.Reshape((side, side, 1), name="template_image")(template)
-        decoder = keras.Model([z, labels],
-                              self._to_images(_apply(layers, x, vector), template),
+        decoder = keras.Model([z, labels], self._to_images(_apply(layers, x), template),
                               name="decoder")
         # Built once from the same layer objects (shared weights), kept out of Keras's
         # tracking so the weights file is unchanged.
@@ -292,7 +282,7 @@ class KanaVAE(VAETrainer, keras.Model):
             template = keras.Input((self.image_size, self.image_size, 1), name="template")
             inputs.append(template)
         x = keras.layers.Concatenate(name="class")([z, vector])
-        return keras.Model(inputs, self._to_images(_apply(layers, x, vector), template),
+        return keras.Model(inputs, self._to_images(_apply(layers, x), template),
                            name="blend_decoder")
 
     def _to_images(self, logits, template):
@@ -328,7 +318,6 @@ class KanaVAE(VAETrainer, keras.Model):
                                                            use_bias=bias, name=f"deconv_{i}"))
             norm = _normalization(self.decoder_normalization, f"norm_{i}")
             layers += [norm] if norm is not None else []
-            layers += [FiLM(filters, name=f"film_{i}")] if self.class_film else []
             layers.append(_activation(self.activation, self.leaky_slope, f"act_{i}"))
         if self.output_upsampling:
             return layers + [keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same",
@@ -632,7 +621,6 @@ class KanaVAE(VAETrainer, keras.Model):
             "output_upsampling": self.output_upsampling,
             "prior": self.prior,
             "fitted_prior": self.fitted_prior,
-            "class_film": self.class_film,
             "seed": self.seed,
         })
         return config

@@ -67,24 +67,3 @@ def test_class_conditioning_config_round_trip():
     assert ClassConditioning.from_config(config).get_config() == layer.get_config()
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert restored.num_classes == 146 and restored.embedding_dim == 16
-
-
-def test_film_starts_as_identity_modulates_per_vector_and_round_trips():
-    from kana_keras.layers import FiLM
-
-    x = keras.ops.convert_to_tensor(np.random.default_rng(0).normal(size=(2, 3, 3, 4))
-                                    .astype("float32"))
-    v = keras.ops.convert_to_tensor(np.eye(2, 5, dtype="float32"))
-    layer = FiLM(4, name="film")
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer([x, v])),
-                               keras.ops.convert_to_numpy(x), atol=1e-6)
-    kernel = np.zeros((5, 8), np.float32)
-    kernel[0, :4] = 1.0          # vector 0: gamma = 1, so x doubles; vector 1: unchanged
-    kernel[1, 4:] = 0.5          # vector 1: beta = 0.5
-    layer.modulation.kernel.assign(kernel)
-    out = keras.ops.convert_to_numpy(layer([x, v]))
-    xn = keras.ops.convert_to_numpy(x)
-    np.testing.assert_allclose(out[0], 2 * xn[0], atol=1e-5)
-    np.testing.assert_allclose(out[1], xn[1] + 0.5, atol=1e-5)
-    clone = FiLM.from_config(layer.get_config())
-    assert clone.get_config() == layer.get_config() and clone.channels == 4
