@@ -9,7 +9,7 @@ Adam 5e-4, batch 32. Nearly all its parameters and time sit in that decoder.
 convolutions of 32-256 filters with batch norm in; 4x4 transposed convolutions of 128-32
 filters out, the last one drawing the pixels, so no feature map is held at full size; a
 16-d class embedding fed to both halves, plus a learned per-class logit image in the
-decoder; 32 latents), about 4M parameters, beta 0.1, and a full-covariance Gaussian per
+decoder; 32 latents), about 4M parameters, beta 0.05, and a full-covariance Gaussian per
 class fitted to the finished encoder's codes to sample from. Convolutions share weights
 across the picture, so it learns strokes instead of memorising pixels; the wide encoder and
 decoder are what let z carry the writer (about 75 nats per image instead of 4 with the
@@ -71,7 +71,7 @@ PRESETS = {
             "prior": "class",                       # learned p(z | class) while training
             "fitted_prior": True,                   # samples: a Gaussian per class fitted ex post
                                                     # to the codes (Ghosh et al. 2020)
-            "beta": 0.1,                            # z keeps the writer: sharp reconstructions
+            "beta": 0.05,                           # z keeps the writer: sharp reconstructions
         },
         # optimization
         "learning_rate": 2e-3,
