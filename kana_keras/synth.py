@@ -743,7 +743,7 @@ def _writer_records(args) -> bytes:
     seed, writer, classes, serial0 = args
     rng = writer_rng(seed, writer)
     style = WriterStyle.random(rng)
-    font = writer_font(rng)
+    font = writer_font(rng)                 # after the style: stroke writers keep their draws
     records = np.zeros(len(classes), ETL8G_RECORD)
     sex, age = int(rng.integers(1, 3)), int(rng.integers(16, 70))
     industry, occupation = int(rng.integers(1, 20)), int(rng.integers(1, 30))
@@ -763,6 +763,13 @@ def _writer_records(args) -> bytes:
         rec["position_x"], rec["position_y"] = i % 10 + 1, i // 10 + 1
         rec["image"] = (levels[0::2] << 4) | levels[1::2]
     return records.tobytes()
+
+
+def writer_hand(seed: int, writer: int):
+    """(style, font or None) of writer ``writer`` in a set drawn with ``seed``."""
+    rng = writer_rng(seed, writer)
+    style = WriterStyle.random(rng)
+    return style, writer_font(rng)
 
 
 def writer_font(rng: np.random.Generator):
