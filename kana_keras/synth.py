@@ -858,7 +858,7 @@ def generate(out_dir, writers: int = 160, seed: int = 0, kana: str = "all", prev
     tasks = [(seed, w, classes, w * len(classes) + 1) for w in range(writers)]
     files: list[Path] = []
     preview_rows: list[bytes] = []
-    preview_writers = set(np.linspace(0, writers - 1, min(writers, 8)).astype(int).tolist())
+    preview_writers = set(np.linspace(0, writers - 1, min(writers, 10)).astype(int).tolist())
 
     from tqdm import tqdm
 
@@ -896,11 +896,18 @@ def generate(out_dir, writers: int = 160, seed: int = 0, kana: str = "all", prev
     return files
 
 
+#: The preview's kana: the allographs and dash-and-sweep kana the synthesis varies, and a few others.
+PREVIEW_KANA = "あきさそふりゆねぬツシソンヌマが"
+
+
 def write_preview(writer_bytes: list[bytes], classes: list[str], path, n_kana: int = 16) -> Path:
     """A grid: one row per writer, the same few kana in every row (black ink on white)."""
     from kana_keras import images as images_mod
 
-    picks = np.linspace(0, len(classes) - 1, min(n_kana, len(classes))).astype(int)
+    if all(c in classes for c in PREVIEW_KANA[:n_kana]):
+        picks = np.array([classes.index(c) for c in PREVIEW_KANA[:n_kana]])
+    else:
+        picks = np.linspace(0, len(classes) - 1, min(n_kana, len(classes))).astype(int)
     cells, labels = [], []
     for data in writer_bytes:
         imgs, labs, _ = decode_images(data)
