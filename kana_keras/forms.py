@@ -166,6 +166,26 @@ def _reweight(ink: np.ndarray, target: float) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def holes(ink: np.ndarray) -> int:
+    """How many closed loops the ink has (゜, the loops of あ ね ぬ め る)."""
+    mask = (ink > 0.5).astype(np.uint8)
+    _, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    return 0 if hierarchy is None else int((hierarchy[0][:, 3] >= 0).sum())
+
+
+def _weighted(src: np.ndarray, target: float) -> np.ndarray:
+    """``_reweight``, but a thick pen never fills a loop: a ゜ without its hole reads as ゛.
+
+    The pen thins (at worst to the font's own weight) until every loop of the glyph is open.
+    """
+    loops, native = holes(src), stroke_width(src)
+    out = _reweight(src, target)
+    while target > native and holes(out) < loops:
+        target = max(native, 0.75 * target)
+        out = _reweight(src, target)
+    return out
+
+
 # ## The writer's hand over a glyph
 
 
@@ -224,7 +244,7 @@ def render_font_sample(char: str, font: Font | str, style, rng: np.random.Genera
     # The glyph raster scaled so its longer side is one unit; stroke weight set in it.
     longest = max(src.shape)
     pen_px = max(1.1 * size / 128, style.pen_width * fit * math.exp(rng.normal(0, 0.06)))
-    weighted = _reweight(src, pen_px * longest / fit)
+    weighted = _weighted(src, pen_px * longest / fit)
     pad = int(0.3 * longest)
     weighted = np.pad(weighted, pad)
     gx, gy = _hand_maps(style, rng, height * ss, width * ss, fit * ss)

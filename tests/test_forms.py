@@ -127,3 +127,9 @@ def test_heldout_accuracy_counts_right_answers_per_source_and_class():
     assert set(result["per_source"]) == {f.name for f in forms.HELDOUT_FONTS}
     assert result["confusions"] == {"ソ→ツ": 3, "ン→ツ": 3}
     assert result["count"] == 12
+
+
+def test_a_thick_pen_never_fills_a_loop():
+    g = forms.glyph("yusei", "ぽ")                    # a bold font: a marker would fill ゜
+    assert forms.holes(forms._reweight(g, 3 * forms.stroke_width(g))) < forms.holes(g)
+    assert forms.holes(forms._weighted(g, 3 * forms.stroke_width(g))) >= forms.holes(g)
