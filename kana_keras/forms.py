@@ -147,8 +147,8 @@ def stroke_width(ink: np.ndarray) -> float:
 def _reweight(ink: np.ndarray, target: float) -> np.ndarray:
     """The glyph redrawn with strokes ``target`` pixels wide: eroded or dilated by distance.
 
-    Thinning stops short of breaking the thinnest strokes (a Mincho hairline keeps at least
-    a third of its width), so no stroke of the character disappears.
+    Thinning works stroke by stroke: each keeps at least 40 % of its own width and its
+    centre line, so a Mincho hairline or a thin ゜ never disappears (ぱ must not become は).
     """
     mask = (ink > 0.5).astype(np.uint8)
     width = stroke_width(ink)
@@ -157,8 +157,11 @@ def _reweight(ink: np.ndarray, target: float) -> np.ndarray:
     delta = (target - width) / 2.0
     if delta < 0:
         inside = cv2.distanceTransform(np.pad(mask, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
-        cut = min(-delta, 0.6 * width / 2.0)
-        out = np.clip(inside - cut, 0.0, 1.0)        # paper has distance 0: stays paper
+        r = max(1, int(round(width / 4)))
+        # the half-width of the stroke a pixel belongs to: the ridge value nearby
+        local = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+        out = np.clip(inside - np.minimum(-delta, 0.6 * local), 0.0, 1.0)   # paper stays paper
+        out = np.maximum(out, ((inside > 0) & (inside >= local - 0.5)).astype(np.float32))
     else:
         outside = cv2.distanceTransform(np.pad(1 - mask, 1, constant_values=1), cv2.DIST_L2, 5)[1:-1, 1:-1]
         out = np.clip(delta + 0.5 - outside, 0.0, 1.0)

@@ -133,3 +133,15 @@ def test_a_thick_pen_never_fills_a_loop():
     g = forms.glyph("yusei", "ぽ")                    # a bold font: a marker would fill ゜
     assert forms.holes(forms._reweight(g, 3 * forms.stroke_width(g))) < forms.holes(g)
     assert forms.holes(forms._weighted(g, 3 * forms.stroke_width(g))) >= forms.holes(g)
+
+
+@pytest.mark.parametrize("font,char", [("maruberi", "ぱ"), ("cedar", "ぽ"), ("dejima", "ぴ"),
+                                       ("konatu", "プ")])
+def test_a_thin_pen_keeps_every_stroke_and_the_handakuten(font, char):
+    import cv2
+
+    g = forms.glyph(font, char)
+    thin = forms._reweight(g, 1.0)
+    parts = [cv2.connectedComponents((img > 0.5).astype(np.uint8))[0] for img in (g, thin)]
+    assert parts[1] == parts[0], f"{font} {char}: a stroke vanished"
+    assert forms.holes(thin) >= forms.holes(g) - 0     # ゜ keeps its hole
