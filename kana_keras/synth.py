@@ -858,7 +858,7 @@ def generate(out_dir, writers: int = 160, seed: int = 0, kana: str = "all", prev
     tasks = [(seed, w, classes, w * len(classes) + 1) for w in range(writers)]
     files: list[Path] = []
     preview_rows: list[bytes] = []
-    preview_writers = set(np.linspace(0, writers - 1, min(writers, 10)).astype(int).tolist())
+    preview_writers = _preview_writers(seed, writers)
 
     from tqdm import tqdm
 
@@ -894,6 +894,17 @@ def generate(out_dir, writers: int = 160, seed: int = 0, kana: str = "all", prev
     write_text_atomic(out / README_NAME, _readme(options, files, classes))
     write_json_atomic(out / STAMP_NAME, dict(options, files={f.name: f.stat().st_size for f in files}))
     return files
+
+
+def _preview_writers(seed: int, writers: int, n: int = 10) -> set[int]:
+    """Evenly spread writers for the preview, up to half of them font writers."""
+    fonts = [w for w in range(writers) if writer_hand(seed, w)[1] is not None]
+    strokes = [w for w in range(writers) if w not in set(fonts)]
+    n_fonts = min(len(fonts), n // 2, max(0, n - len(strokes)) + n // 2)
+    pick = [fonts[i] for i in np.linspace(0, len(fonts) - 1, n_fonts).astype(int)] if n_fonts else []
+    rest = min(len(strokes), n - len(pick))
+    pick += [strokes[i] for i in np.linspace(0, len(strokes) - 1, rest).astype(int)] if rest else []
+    return set(pick)
 
 
 #: The preview's kana: the allographs and dash-and-sweep kana the synthesis varies, and a few others.
