@@ -14,6 +14,11 @@ proxy for letter forms nobody showed the recognizer (``heldout_forms_set``,
 with their licences in ``assets/fonts/`` (see its README); ``tools/subset_fonts.py`` made
 them.
 
+``synth`` imports this module for its font writers; this module borrows ``synth``'s hand
+(``WriterStyle``, ``finish_ink``) on use, as ``photos`` does.
+
+    python -m kana_keras.forms --weights weights      # the proxy for a trained recognizer
+
 ## Setup
 """
 
@@ -333,3 +338,33 @@ def heldout_forms_accuracy(recognizer, per_class: int = 6, seed: int = 0, fonts=
             "confusions": dict(sorted(confusions.items(), key=lambda kv: -kv[1])[:15]),
             "fonts": [f.name if isinstance(f, Font) else f for f in (fonts or HELDOUT_FONTS)],
             "seed": int(seed), "per_class_writers": int(per_class)}
+
+
+# ## Command line
+
+
+def main(argv=None) -> int:
+    """``python -m kana_keras.forms --weights weights``: the held-out-forms proxy as JSON."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m kana_keras.forms",
+                                     description="Accuracy of a trained recognizer on held-out letter forms.")
+    parser.add_argument("--weights", default="weights", help="folder with recognizer.* (weights)")
+    parser.add_argument("--per-class", type=int, default=6, help="writers per class (6)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    from kana_keras.recognizer import load_recognizer
+
+    try:
+        recognizer = load_recognizer(args.weights)
+        result = heldout_forms_accuracy(recognizer, per_class=args.per_class, seed=args.seed)
+    except (FileNotFoundError, ValueError) as err:
+        parser.error(str(err))
+    shown = {k: v for k, v in result.items() if k != "per_class"}
+    print(json.dumps(shown, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -145,3 +145,9 @@ def test_a_thin_pen_keeps_every_stroke_and_the_handakuten(font, char):
     parts = [cv2.connectedComponents((img > 0.5).astype(np.uint8))[0] for img in (g, thin)]
     assert parts[1] == parts[0], f"{font} {char}: a stroke vanished"
     assert forms.holes(thin) >= forms.holes(g) - 0     # ゜ keeps its hole
+
+
+def test_cli_names_a_missing_weights_folder(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        forms.main(["--weights", str(tmp_path / "nowhere")])
+    assert "nowhere" in capsys.readouterr().err
