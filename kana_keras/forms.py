@@ -246,7 +246,7 @@ def render_font_sample(char: str, font: Font | str, style, rng: np.random.Genera
         raise ValueError(f"size must be at least 16 pixels, got {size}")
     width, height = size, size * 127 // 128
     src = glyph(font.name, char)
-    ss = synth.SUPERSAMPLE
+    ss = 2                      # the glyph raster is antialiased already: 2x is enough
     target = size * style.size * math.exp(rng.normal(0, 0.06))
     fit = min(target, 0.94 * height)
     # The glyph raster scaled so its longer side is one unit; stroke weight set in it.
