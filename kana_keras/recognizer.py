@@ -21,14 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
 
 import cv2
+import keras
 import numpy as np
 
+from kana_keras.files import atomic_path, write_json_atomic
 from kana_keras.kana import same_kana
 
 WEIGHTS_FILE = "recognizer.weights.h5"
@@ -53,130 +54,100 @@ LABEL_SMOOTHING = 0.0
 ECE_BINS = 15
 
 
-def _keras():
-    import keras
-
-    return keras
-
-
 # ## The network
 
 
-def _register():
-    keras = _keras()
+@keras.saving.register_keras_serializable(package="kana_keras")
+class KanaRecognizer(keras.Model):
+    """Conv classifier: prepared image (S, S, 1) in [0, 1], ink high → class logits.
 
-    @keras.saving.register_keras_serializable(package="kana_keras")
-    class KanaRecognizer(keras.Model):
-        """Conv classifier: prepared image (S, S, 1) in [0, 1], ink high → class logits.
+    A 5x5 stem (stride 2 for inputs of 48 px and more, then 2x2 max-pool) and two conv
+    stages, each conv → BN → ReLU → separable conv → BN → ReLU → 2x2 max-pool, then a
+    dense feature layer: about 1.1M parameters and 28M multiply-adds at 64 px, so it
+    trains in about ten minutes on two CPU cores.
 
-        A 5x5 stem (stride 2 for inputs of 48 px and more, then 2x2 max-pool) and two conv
-        stages, each conv → BN → ReLU → separable conv → BN → ReLU → 2x2 max-pool, then a
-        dense feature layer: about 1.1M parameters and 28M multiply-adds at 64 px, so it
-        trains in about ten minutes on two CPU cores.
+    ``embed`` gives the penultimate features (the space of the "kana FID").
 
-        ``embed`` gives the penultimate features (the space of the "kana FID").
+    Args:
+        num_classes: int, number of kana classes.
+        image_size: int, side of the square input.
+        filters: filters of the stem and of each following conv stage.
+        dense_units: size of the feature layer.
+        dropout: dropout before the class layer.
+        norm_momentum: batch-norm momentum.
 
-        Args:
-            num_classes: int, number of kana classes.
-            image_size: int, side of the square input.
-            filters: filters of the stem and of each following conv stage.
-            dense_units: size of the feature layer.
-            dropout: dropout before the class layer.
+    Example:
+        >>> net = KanaRecognizer(146, 64)
+        >>> logits = net(np.zeros((2, 64, 64, 1), "float32"))
+    """
 
-        Example:
-            >>> net = KanaRecognizer(146, 64)
-            >>> logits = net(np.zeros((2, 64, 64, 1), "float32"))
-        """
+    def __init__(self, num_classes=146, image_size=64, filters=FILTERS, dense_units=256,
+                 dropout=0.2, norm_momentum=NORM_MOMENTUM, **kwargs):
+        super().__init__(**kwargs)
+        # === Config ===
+        self.num_classes = int(num_classes)
+        self.image_size = int(image_size)
+        self.filters = tuple(int(f) for f in filters)
+        self.dense_units = int(dense_units)
+        self.dropout_rate = float(dropout)
+        self.norm_momentum = float(norm_momentum)
+        # === Layers ===
+        L, mom = keras.layers, self.norm_momentum
+        # Large inputs start with a stride-2 stem: dakuten survive it, the CPU bill halves.
+        stem_stride = 2 if self.image_size >= 48 else 1
+        self.stem = [L.Conv2D(self.filters[0], 5, strides=stem_stride, padding="same",
+                              use_bias=False, name="stem_conv"),
+                     L.BatchNormalization(momentum=mom, name="stem_norm"), L.ReLU(name="stem_act"),
+                     L.MaxPooling2D(2, name="stem_pool")]
+        self.stages = [[
+            L.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv_{i}"),
+            L.BatchNormalization(momentum=mom, name=f"norm_{i}"), L.ReLU(name=f"act_{i}"),
+            # a second, depthwise-separable conv: depth for an eighth of the cost
+            L.SeparableConv2D(f, 3, padding="same", use_bias=False, name=f"sepconv_{i}"),
+            L.BatchNormalization(momentum=mom, name=f"sepnorm_{i}"), L.ReLU(name=f"sepact_{i}"),
+            L.MaxPooling2D(2, name=f"pool_{i}"),
+        ] for i, f in enumerate(self.filters[1:])]
+        self.flatten = L.Flatten(name="flatten")
+        self.features_layer = L.Dense(self.dense_units, name="features")
+        self.features_act = L.ReLU(name="features_act")
+        self.drop = L.Dropout(self.dropout_rate, name="dropout")
+        self.classify = L.Dense(self.num_classes, name="logits")
+        self.build((None, self.image_size, self.image_size, 1))
 
-        def __init__(self, num_classes=146, image_size=64, filters=FILTERS,
-                     dense_units=256, dropout=0.2, norm_momentum=NORM_MOMENTUM, **kwargs):
-            super().__init__(**kwargs)
-            self.num_classes = int(num_classes)
-            self.image_size = int(image_size)
-            self.filters = tuple(int(f) for f in filters)
-            self.dense_units = int(dense_units)
-            self.dropout_rate = float(dropout)
-            self.norm_momentum = float(norm_momentum)
-            L = keras.layers
-            mom = self.norm_momentum
-            # === Layers ===
-            # Large inputs start with a stride-2 stem: dakuten survive it, the CPU bill halves.
-            stem_stride = 2 if self.image_size >= 48 else 1
-            self.stem = [L.Conv2D(self.filters[0], 5, strides=stem_stride, padding="same",
-                                  use_bias=False, name="stem_conv"),
-                         L.BatchNormalization(momentum=mom, name="stem_norm"), L.ReLU(name="stem_act"),
-                         L.MaxPooling2D(2, name="stem_pool")]
-            self.stages = []
-            for i, f in enumerate(self.filters[1:]):
-                self.stages.append([
-                    L.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv_{i}"),
-                    L.BatchNormalization(momentum=mom, name=f"norm_{i}"), L.ReLU(name=f"act_{i}"),
-                    # a second, depthwise-separable conv: depth for an eighth of the cost
-                    L.SeparableConv2D(f, 3, padding="same", use_bias=False, name=f"sepconv_{i}"),
-                    L.BatchNormalization(momentum=mom, name=f"sepnorm_{i}"), L.ReLU(name=f"sepact_{i}"),
-                    L.MaxPooling2D(2, name=f"pool_{i}"),
-                ])
-            self.flatten = L.Flatten(name="flatten")
-            self.features_layer = L.Dense(self.dense_units, name="features")
-            self.features_act = L.ReLU(name="features_act")
-            self.drop = L.Dropout(self.dropout_rate, name="dropout")
-            self.classify = L.Dense(self.num_classes, name="logits")
-            self.build((None, self.image_size, self.image_size, 1))
+    def build(self, input_shape):
+        x = keras.KerasTensor(input_shape)
+        for layer in self.stem + [layer for stage in self.stages for layer in stage]:
+            x = layer(x)
+        x = self.features_act(self.features_layer(self.flatten(x)))
+        self.classify(self.drop(x))
+        self.built = True
 
-        def build(self, input_shape):
-            x = keras.KerasTensor(input_shape)
-            for layer in self.stem:
-                x = layer(x)
-            for stage in self.stages:
-                for layer in stage:
-                    x = layer(x)
-            x = self.flatten(x)
-            x = self.features_act(self.features_layer(x))
-            self.classify(self.drop(x))
-            self.built = True
+    def embed(self, images, training=False):
+        """Penultimate features (N, dense_units)."""
+        x = images
+        for layer in self.stem + [layer for stage in self.stages for layer in stage]:
+            x = layer(x, training=training) if isinstance(
+                layer, keras.layers.BatchNormalization) else layer(x)
+        return self.features_act(self.features_layer(self.flatten(x)))
 
-        def embed(self, images, training=False):
-            """Penultimate features (N, dense_units)."""
-            x = images
-            for layer in self.stem:
-                x = layer(x, training=training) if isinstance(
-                    layer, keras.layers.BatchNormalization) else layer(x)
-            for stage in self.stages:
-                for layer in stage:
-                    x = layer(x, training=training) if isinstance(
-                        layer, keras.layers.BatchNormalization) else layer(x)
-            return self.features_act(self.features_layer(self.flatten(x)))
+    def call(self, images, training=False):
+        return self.classify(self.drop(self.embed(images, training), training=training))
 
-        def call(self, images, training=False):
-            return self.classify(self.drop(self.embed(images, training), training=training))
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes, "image_size": self.image_size,
+                       "filters": list(self.filters), "dense_units": self.dense_units,
+                       "dropout": self.dropout_rate, "norm_momentum": self.norm_momentum})
+        return config
 
-        def get_config(self):
-            return {"name": self.name, "num_classes": self.num_classes,
-                    "image_size": self.image_size, "filters": list(self.filters),
-                    "dense_units": self.dense_units, "dropout": self.dropout_rate,
-                    "norm_momentum": self.norm_momentum}
-
-        @classmethod
-        def from_config(cls, config):
-            return cls(**config)
-
-    return KanaRecognizer
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
-_CLASS = None
-
-
-def recognizer_class():
-    """The registered ``KanaRecognizer`` class (defined on first use, so importing is cheap)."""
-    global _CLASS
-    if _CLASS is None:
-        _CLASS = _register()
-    return _CLASS
-
-
-def build_recognizer(num_classes: int, image_size: int, **kwargs):
+def build_recognizer(num_classes: int, image_size: int, **kwargs) -> KanaRecognizer:
     """A fresh, built ``KanaRecognizer``."""
-    return recognizer_class()(num_classes=num_classes, image_size=image_size, **kwargs)
+    return KanaRecognizer(num_classes=num_classes, image_size=image_size, **kwargs)
 
 
 # ## Loaded recognizer: prepared images in, calibrated probabilities out
@@ -276,7 +247,7 @@ def load_recognizer(weights_dir) -> Recognizer:
     for key in ("config", "classes", "temperature"):
         if key not in info:
             raise ValueError(f"{cfg_path}: missing field {key!r}")
-    model = recognizer_class().from_config(info["config"])
+    model = KanaRecognizer.from_config(info["config"])
     model.load_weights(w_path)
     return Recognizer(model, info["classes"], info["temperature"], info)
 
@@ -413,49 +384,44 @@ def photo_pool(images: np.ndarray, labels: np.ndarray, n: int, seed: int,
             np.asarray(labels)[used].astype(np.int64), int(n - len(out)))
 
 
-def _batches_class():
-    keras = _keras()
+class AugmentedBatches(keras.utils.PyDataset):
+    """Each epoch: every clean image once, strongly augmented, plus photo-path images."""
 
-    class AugmentedBatches(keras.utils.PyDataset):
-        """Each epoch: every clean image once, strongly augmented, plus photo-path images."""
+    def __init__(self, images, labels, pool_images, pool_labels, batch_size, seed,
+                 photo_share=PHOTO_SHARE, strong_share=STRONG_SHARE, **kwargs):
+        super().__init__(**kwargs)
+        self.images, self.labels = images, labels
+        self.pool_images, self.pool_labels = pool_images, pool_labels
+        self.batch_size = batch_size
+        self.n_photo = int(round(batch_size * photo_share)) if len(pool_images) else 0
+        self.n_clean = batch_size - self.n_photo
+        self.seed = seed
+        self.strong_share = float(strong_share)
+        self.epoch = 0
+        self._order = None
+        self.on_epoch_end()
 
-        def __init__(self, images, labels, pool_images, pool_labels, batch_size, seed,
-                     photo_share=PHOTO_SHARE, strong_share=STRONG_SHARE, **kwargs):
-            super().__init__(**kwargs)
-            self.images, self.labels = images, labels
-            self.pool_images, self.pool_labels = pool_images, pool_labels
-            self.batch_size = batch_size
-            self.n_photo = int(round(batch_size * photo_share)) if len(pool_images) else 0
-            self.n_clean = batch_size - self.n_photo
-            self.seed = seed
-            self.strong_share = float(strong_share)
-            self.epoch = 0
-            self._order = None
-            self.on_epoch_end()
+    def __len__(self):
+        return math.ceil(len(self.images) / self.n_clean)
 
-        def __len__(self):
-            return math.ceil(len(self.images) / self.n_clean)
+    def on_epoch_end(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self._order = rng.permutation(len(self.images))
+        self.epoch += 1
 
-        def on_epoch_end(self):
-            rng = np.random.default_rng([self.seed, self.epoch])
-            self._order = rng.permutation(len(self.images))
-            self.epoch += 1
-
-        def __getitem__(self, index):
-            rng = np.random.default_rng([self.seed, self.epoch, index])
-            idx = self._order[index * self.n_clean:(index + 1) * self.n_clean]
-            # some clean images only lightly augmented, so the clean shapes stay in view
-            xs = [augment(self.images[i], rng, 1.0 if rng.random() < self.strong_share else 0.35)
-                  for i in idx]
-            ys = list(self.labels[idx])
-            if self.n_photo:
-                pick = rng.integers(0, len(self.pool_images), self.n_photo)
-                xs += [augment(self.pool_images[i], rng, strength=0.4) for i in pick]
-                ys += list(self.pool_labels[pick])
-            x = np.stack(xs).astype(np.float32)[..., None] / 255.0
-            return x, np.asarray(ys, np.int32)
-
-    return AugmentedBatches
+    def __getitem__(self, index):
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        idx = self._order[index * self.n_clean:(index + 1) * self.n_clean]
+        # some clean images only lightly augmented, so the clean shapes stay in view
+        xs = [augment(self.images[i], rng, 1.0 if rng.random() < self.strong_share else 0.35)
+              for i in idx]
+        ys = list(self.labels[idx])
+        if self.n_photo:
+            pick = rng.integers(0, len(self.pool_images), self.n_photo)
+            xs += [augment(self.pool_images[i], rng, strength=0.4) for i in pick]
+            ys += list(self.pool_labels[pick])
+        x = np.stack(xs).astype(np.float32)[..., None] / 255.0
+        return x, np.asarray(ys, np.int32)
 
 
 # ## Calibration
@@ -504,28 +470,16 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 # ## Training
 
 
-def _write_json_atomic(path: Path, payload: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def save_recognizer(recognizer: Recognizer, out_dir) -> Path:
     """recognizer.weights.h5 + recognizer.json, each through a temporary file."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    w_path = out_dir / WEIGHTS_FILE
-    tmp = out_dir / f".tmp-{os.getpid()}-{WEIGHTS_FILE}"  # keeps the .weights.h5 suffix
-    try:
+    with atomic_path(out_dir / WEIGHTS_FILE) as tmp:       # keeps the .weights.h5 suffix
         recognizer.model.save_weights(tmp)
-        os.replace(tmp, w_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     info = dict(recognizer.info)
     info.update({"config": recognizer.model.get_config(), "classes": recognizer.classes,
                  "image_size": recognizer.image_size, "temperature": recognizer.temperature})
-    _write_json_atomic(out_dir / CONFIG_FILE, info)
+    write_json_atomic(out_dir / CONFIG_FILE, info)
     return out_dir
 
 
@@ -562,7 +516,7 @@ def train_recognizer(cache_path, out_dir, epochs: int = DEFAULT_EPOCHS,
                           photo_eval=photo_eval, progress=progress, source=source, **model_kwargs)
 
 
-def _loss(keras, label_smoothing: float):
+def _loss(label_smoothing: float):
     """Cross-entropy on integer labels; label smoothing needs the one-hot form."""
     if not label_smoothing:
         def plain(y_true, y_pred):
@@ -587,7 +541,6 @@ def fit_recognizer(splits: dict, classes, out_dir, epochs: int = DEFAULT_EPOCHS,
                    strong_share: float = STRONG_SHARE, learning_rate: float = LEARNING_RATE,
                    label_smoothing: float = LABEL_SMOOTHING, **model_kwargs) -> dict:
     """The training itself, on {"train"|"val"|"test": (uint8 images, int labels)}."""
-    keras = _keras()
     t0 = time.time()
     train_x, train_y = splits["train"]
     val_x, val_y = splits["val"]
@@ -596,7 +549,7 @@ def fit_recognizer(splits: dict, classes, out_dir, epochs: int = DEFAULT_EPOCHS,
 
     keras.utils.set_random_seed(seed)
     pool_x, pool_y, rejected = photo_pool(train_x, train_y, photo_pool_size, seed, progress)
-    batches = _batches_class()(train_x, train_y, pool_x, pool_y, batch_size, seed,
+    batches = AugmentedBatches(train_x, train_y, pool_x, pool_y, batch_size, seed,
                                strong_share=strong_share,
                                workers=2, use_multiprocessing=False)
     model = build_recognizer(len(classes), s, **model_kwargs)
@@ -604,7 +557,7 @@ def fit_recognizer(splits: dict, classes, out_dir, epochs: int = DEFAULT_EPOCHS,
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, warmup_target=None,
                                                       alpha=0.02)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss=_loss(keras, label_smoothing), metrics=["accuracy"])
+                  loss=_loss(label_smoothing), metrics=["accuracy"])
     val_in = val_x.astype(np.float32)[..., None] / 255.0
     history = model.fit(batches, epochs=epochs, validation_data=(val_in, val_y.astype(np.int32)),
                         verbose=1 if progress else 0)

@@ -10,7 +10,13 @@ synthetic data alike.
 
     python -m kana_keras.synth --out data/synthetic --preview grid.png
 
+A share of the writers (``FONT_WRITER_SHARE``) write in one of the handwriting and text
+fonts of ``kana_keras.forms`` instead: letter forms KanjiVG lacks, through the same hand.
+The stroke writers carry habits of their own too: joined strokes in き, さ, り, ふ and how
+they set the dashes of ツ, シ, ソ and ン.
+
 Stroke data: KanjiVG, (c) Ulrich Apel, CC BY-SA 3.0 (https://kanjivg.tagaini.net).
+Fonts: see ``kana_keras/assets/fonts/README.md``.
 """
 
 from __future__ import annotations
@@ -28,8 +34,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kana_keras import forms
 from kana_keras import kana as kana_mod
 from kana_keras import kanjivg
+from kana_keras.etl.layouts import G8, Layout
+from kana_keras.files import write_bytes_atomic, write_json_atomic, write_text_atomic
 
 # ## Setup
 
@@ -37,7 +46,7 @@ from kana_keras import kanjivg
 DEFAULT_SYNTHETIC_DIR = Path("data/synthetic")
 
 #: Bump when the drawing changes: a set drawn by an older version is redrawn.
-SYNTH_VERSION = 2
+SYNTH_VERSION = 3
 
 #: The stamp is written last; without it (or with other options in it) a set is redrawn.
 STAMP_NAME = "SYNTHETIC.json"
@@ -46,38 +55,39 @@ README_NAME = "README.txt"
 #: Whole writers per file; ETL8G_01, ETL8G_02, ... (the real set has 33 files).
 WRITERS_PER_FILE = 40
 
+#: Share of writers who write in a font (one of ``forms.TRAIN_FONTS``) instead of KanjiVG
+#: strokes; the rest carry the pen model, stroke habits and cursive joins.
+FONT_WRITER_SHARE = 0.35
+
 # image
-ETL8G_WIDTH, ETL8G_HEIGHT = 128, 127
 SUPERSAMPLE = 4                     # draw at 4x, then area-average: antialiased, soft edges
 _SHIFT = 2                          # cv2 sub-pixel bits on the supersampled canvas
 _STEP = 1.5                         # polyline point spacing, KanjiVG units (box of 109)
 _FAINTEST = 0.36                    # darkest pixel of the faintest sample (level 5 of 15)
 
-# ## ETL8G record layout (AIST "form_e8g"; 1-based byte positions in the comments)
+# ## Records: the ETL8G layout of ``etl/layouts.py`` as a numpy dtype
 
-# fmt: off
-ETL8G_RECORD_DTD = [
-    ("sheet",      ">u2"),           # 1-2     serial sheet number (= writer + 1)
-    ("jis",        ">u2"),           # 3-4     JIS X 0208 code (EUC-JP bytes - 0x8080)
-    ("reading",    "S8"),            # 5-12    ASCII reading, e.g. b"A.HIRA  "
-    ("serial",     ">u4"),           # 13-16   serial data number
-    ("eval_image", "u1"),            # 17      evaluation of image
-    ("eval_group", "u1"),            # 18      evaluation of group
-    ("sex",        "u1"),            # 19      1 male, 2 female
-    ("age",        "u1"),            # 20      age of writer
-    ("industry",   ">u2"),           # 21-22
-    ("occupation", ">u2"),           # 23-24
-    ("gathered",   ">u2"),           # 25-26   sheet gathering date (YYMM)
-    ("scanned",    ">u2"),           # 27-28   scanning date (YYMM)
-    ("pos_x",      "u1"),            # 29      position of the box on the sheet
-    ("pos_y",      "u1"),            # 30
-    ("undefined",  "u1", (30,)),     # 31-60
-    ("image",      "u1", (8128,)),   # 61-8188 128 x 127 pixels, 4 bits, first pixel high nibble
-    ("unknown",    "u1", (11,)),     # 8189-8199
-]
-# fmt: on
-ETL8G_RECORD = np.dtype(ETL8G_RECORD_DTD)
-assert ETL8G_RECORD.itemsize == 8199  # total 8199
+
+def record_dtype(layout: Layout) -> np.dtype:
+    """A writable numpy record of a byte-aligned layout: the one table, not a copy of it."""
+    fields = []
+    for f in layout.fields:
+        if f.bits % 8 or layout.offsets.get(f.name, 0) % 8:
+            raise ValueError(f"{layout.format}.{f.name}: not byte-aligned, cannot be written by numpy")
+        n = f.bits // 8
+        if f.kind == "uint":
+            fields.append((f.name, f">u{n}"))
+        elif f.kind == "ascii":
+            fields.append((f.name, f"S{n}"))
+        else:                                    # image and padding: raw bytes
+            fields.append((f.name, "u1", (n,)))
+    dtype = np.dtype(fields)
+    assert dtype.itemsize == layout.record_bytes
+    return dtype
+
+
+ETL8G_RECORD = record_dtype(G8)
+ETL8G_WIDTH, ETL8G_HEIGHT = G8.width, G8.height
 
 # Kunrei-shiki readings in the order of kana.HIRAGANA (ETL writes e.g. "KA.HIRA ").
 _ROMAJI = (
@@ -420,9 +430,85 @@ def _first_corner(pts: np.ndarray, limit: float = 0.45) -> int | None:
     return int(hits[0]) + 3 if hits.size else None
 
 
+# ## Allographs and habits: forms real hands write that KanjiVG's textbook skeleton lacks
+
+#: Strokes people join into one (first index, second index): the looped lower stroke of
+#: き and さ, one-stroke り, ふ's top running into its middle curve.
+# fmt: off
+JOINS = {"き": (2, 3), "ぎ": (2, 3), "さ": (1, 2), "ざ": (1, 2), "り": (0, 1), "ふ": (0, 1),
+         "ぶ": (0, 1), "ぷ": (0, 1)}
+#: The dash-and-sweep kana: base form and the indices of its dashes. ツ's dashes stand side
+#: by side above a falling sweep, シ's are stacked left of a rising one; ソ's dash falls
+#: like ツ's, ン's dot sits over a rising sweep.
+DASHES = {"ツ": ("ツ", (0, 1)), "ヅ": ("ツ", (0, 1)), "シ": ("シ", (0, 1)), "ジ": ("シ", (0, 1)),
+          "ソ": ("ソ", (0,)), "ゾ": ("ソ", (0,)), "ン": ("ン", (0,))}
+#: Direction (degrees, y down) the dashes turn towards, as a writer's habit strengthens.
+_DASH_ANGLE = {"ツ": 88.0, "シ": 62.0, "ソ": 80.0, "ン": 30.0}
+# fmt: on
+
+
+def _join(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One stroke: ``a``, a straight run from its end to ``b``'s start, then ``b``."""
+    bridge = _resample(np.stack([a[-1], b[0]]), _STEP)
+    return np.concatenate([a, bridge[1:-1], b])
+
+
+def _turn(pts: np.ndarray, degrees: float, scale: float, centre=None) -> np.ndarray:
+    c = pts.mean(axis=0) if centre is None else centre
+    return (pts - c) @ (_rotation(degrees) * scale).T + c
+
+
+def _dash_habit(char: str, base: list[np.ndarray], style: WriterStyle,
+                rng: np.random.Generator) -> list[np.ndarray]:
+    """This writer's dashes in ツ シ ソ ン: angle, length, spacing, place; the sweep's depth.
+
+    Real hands turn the dashes of ツ and シ nearly upright and set them close together
+    (the forms recognizers read as リ); ン's dot drifts far left over a shallow sweep. The
+    habit is the writer's own (seeded by ``style.hand``), each sample varies it a little;
+    the sweep keeps its direction, which is what tells ツ from シ and ソ from ン.
+    """
+    form, dashes = DASHES[char]
+    habit = np.random.default_rng([style.hand, 31])
+    strength = float(habit.choice([0.0, habit.uniform(0.3, 1.0)], p=[0.3, 0.7]))
+    strength = float(np.clip(strength + rng.normal(0, 0.1), 0, 1)) if strength else 0.0
+    if strength == 0.0:
+        return base
+    out = list(base)
+    target = math.radians(_DASH_ANGLE[form] + habit.normal(0, 6))
+    length = math.exp(habit.normal(-0.1, 0.2) + rng.normal(0, 0.08))
+    for i in dashes:
+        d = out[i]
+        v = d[-1] - d[0]
+        now = math.atan2(v[1], v[0])
+        turn = (target - now + math.pi) % (2 * math.pi) - math.pi
+        # positive degrees of _rotation turn clockwise on paper (y down), as atan2 does
+        out[i] = _turn(d, math.degrees(turn * strength), length)
+    centres = [out[i].mean(axis=0) for i in dashes]
+    if len(dashes) == 2:                                  # closer together
+        mid = (centres[0] + centres[1]) / 2
+        closer = 1.0 - strength * habit.uniform(0.1, 0.45)
+        for i, c in zip(dashes, centres):
+            out[i] = out[i] + (mid + (c - mid) * closer - c)
+    sweep = len(dashes)
+    if form == "ン":                                      # dot far left, shallow sweep
+        out[0] = out[0] + np.array([-strength * habit.uniform(0, 12), strength * habit.uniform(-3, 6)])
+        s = out[sweep]
+        c = s.mean(axis=0)
+        out[sweep] = c + (s - c) * np.array([1.0, 1.0 - strength * habit.uniform(0, 0.45)])
+    elif form == "ソ":                                    # the dash huddles near the sweep's head
+        pull = strength * habit.uniform(0.0, 0.35)
+        out[0] = out[0] + (out[1][0] - out[0].mean(axis=0)) * pull * np.array([1.0, 0.3])
+    return out
+
+
 def _variant_strokes(char: str, style: WriterStyle, rng: np.random.Generator) -> list[np.ndarray]:
     """KanjiVG strokes, sometimes in a common handwritten form instead of the textbook one."""
     base = [np.asarray(s, np.float64) for s in kanjivg.strokes(char, 1.0)]
+    if char in DASHES:
+        base = _dash_habit(char, base, style, rng)
+    if char in JOINS and rng.random() < 0.7 * style.variant:
+        i, j = JOINS[char]
+        base = base[:i] + [_join(base[i], base[j])] + base[i + 1:j] + base[j + 1:]
     if char == "そ" and rng.random() < style.variant:
         # Two-stroke そ: the first short stroke lifted off as a separate tick.
         corner = _first_corner(_resample(base[0], 1.0))
@@ -602,6 +688,15 @@ def render_sample(char: str, style: WriterStyle, rng: np.random.Generator, size:
     for p, w in zip(pix, widths):
         _draw(canvas, p * ss, pen_px * fit * w * ss, 255)
     ink = cv2.resize(canvas, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    return finish_ink(ink, style, rng, size)
+
+
+def finish_ink(ink: np.ndarray, style: WriterStyle, rng: np.random.Generator, size: int) -> np.ndarray:
+    """Pen, paper and scanner over clean float ink in [0, 1]: the uint8 ETL-like picture.
+
+    Shared by the stroke writers and the font writers of ``forms``.
+    """
+    height, width = ink.shape
     # Pen and paper: uneven ink flow, pencil grain, ballpoint skips.
     level = style.ink * math.exp(rng.normal(0, 0.08))
     flow = _low_freq_field(rng, height, width, 0.12 + 0.25 * style.grain)
@@ -648,25 +743,40 @@ def _writer_records(args) -> bytes:
     seed, writer, classes, serial0 = args
     rng = writer_rng(seed, writer)
     style = WriterStyle.random(rng)
+    font = writer_font(rng)                 # after the style: stroke writers keep their draws
     records = np.zeros(len(classes), ETL8G_RECORD)
     sex, age = int(rng.integers(1, 3)), int(rng.integers(16, 70))
     industry, occupation = int(rng.integers(1, 20)), int(rng.integers(1, 30))
     gathered = 7400 + int(rng.integers(1, 13))
     for i, char in enumerate(classes):
-        image = render_sample(char, style, rng)
+        image = (forms.render_font_sample(char, font, style, rng) if font is not None
+                 else render_sample(char, style, rng))
         levels = ((image.astype(np.uint16) * 15 + 127) // 255).astype(np.uint8).reshape(-1)
         rec = records[i]
         rec["sheet"] = writer + 1
-        rec["jis"] = jis_code(char)
+        rec["jis_code"] = jis_code(char)
         rec["reading"] = reading(char)
-        rec["serial"] = serial0 + i
-        rec["eval_image"], rec["eval_group"] = 0, 0
+        rec["serial_data_number"] = serial0 + i
         rec["sex"], rec["age"] = sex, age
         rec["industry"], rec["occupation"] = industry, occupation
-        rec["gathered"], rec["scanned"] = gathered, gathered + 100
-        rec["pos_x"], rec["pos_y"] = i % 10 + 1, i // 10 + 1
+        rec["gathering_date"], rec["scanning_date"] = gathered, gathered + 100
+        rec["position_x"], rec["position_y"] = i % 10 + 1, i // 10 + 1
         rec["image"] = (levels[0::2] << 4) | levels[1::2]
     return records.tobytes()
+
+
+def writer_hand(seed: int, writer: int):
+    """(style, font or None) of writer ``writer`` in a set drawn with ``seed``."""
+    rng = writer_rng(seed, writer)
+    style = WriterStyle.random(rng)
+    return style, writer_font(rng)
+
+
+def writer_font(rng: np.random.Generator):
+    """The font this writer writes in (drawn right after its style), or None for strokes."""
+    if rng.random() >= FONT_WRITER_SHARE:
+        return None
+    return forms.TRAIN_FONTS[int(rng.integers(len(forms.TRAIN_FONTS)))]
 
 
 def decode_images(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -679,7 +789,7 @@ def decode_images(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pixels = np.empty((len(recs), 8128 * 2), np.uint8)
     pixels[:, 0::2], pixels[:, 1::2] = packed >> 4, packed & 0x0F
     images = pixels.reshape(-1, ETL8G_HEIGHT, ETL8G_WIDTH) * np.uint8(17)
-    labels = np.array([(int(j) + 0x8080).to_bytes(2, "big").decode("euc_jp") for j in recs["jis"]])
+    labels = np.array([(int(j) + 0x8080).to_bytes(2, "big").decode("euc_jp") for j in recs["jis_code"]])
     return images, labels, recs["sheet"].astype(np.int64)
 
 
@@ -703,14 +813,9 @@ def _check_options(writers, seed, kana, workers) -> list[str]:
 
 def _options(writers: int, seed: int, kana: str) -> dict:
     return {"synth_version": SYNTH_VERSION, "writers": int(writers), "seed": int(seed), "kana": kana,
-            "writers_per_file": WRITERS_PER_FILE, "format": "ETL8G"}
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+            "writers_per_file": WRITERS_PER_FILE, "format": "ETL8G",
+            "font_writer_share": FONT_WRITER_SHARE,
+            "fonts": [f.name for f in forms.TRAIN_FONTS]}
 
 
 def _readme(options: dict, files: list[Path], classes: list[str]) -> str:
@@ -722,7 +827,9 @@ KanjiVG (c) Ulrich Apel, https://kanjivg.tagaini.net, licensed CC BY-SA 3.0; the
 are derived from KanjiVG and share its licence.
 
 Each synthetic writer has a pen, width, pressure, slant, size and handwriting habits of
-its own; every sample adds its own jitter. The files use the ETL8G record layout (8199
+its own; every sample adds its own jitter. About {options['font_writer_share']:.0%} of the writers
+write in a font instead of KanjiVG's strokes ({', '.join(options['fonts'])}; credits and
+licences in kana_keras/assets/fonts/README.md). The files use the ETL8G record layout (8199
 bytes: sheet = writer + 1, JIS X 0208 code, ASCII reading, 128 x 127 image at 4 bits), so
 ETL readers read them; header fields such as sex, age and dates are invented.
 
@@ -751,7 +858,7 @@ def generate(out_dir, writers: int = 160, seed: int = 0, kana: str = "all", prev
     tasks = [(seed, w, classes, w * len(classes) + 1) for w in range(writers)]
     files: list[Path] = []
     preview_rows: list[bytes] = []
-    preview_writers = set(np.linspace(0, writers - 1, min(writers, 8)).astype(int).tolist())
+    preview_writers = _preview_writers(seed, writers)
 
     from tqdm import tqdm
 
@@ -770,7 +877,7 @@ def generate(out_dir, writers: int = 160, seed: int = 0, kana: str = "all", prev
             bar.update(1)
             if len(chunk) == per_file or w == writers - 1:
                 path = out / _file_name(len(files))
-                _write_atomic(path, b"".join(chunk))
+                write_bytes_atomic(path, b"".join(chunk))
                 files.append(path)
                 chunk = []
     finally:
@@ -784,17 +891,34 @@ def generate(out_dir, writers: int = 160, seed: int = 0, kana: str = "all", prev
     options = _options(writers, seed, kana)
     if preview is not None:
         write_preview(preview_rows, classes, preview)
-    _write_atomic(out / README_NAME, _readme(options, files, classes).encode("utf-8"))
-    stamp = dict(options, files={f.name: f.stat().st_size for f in files})
-    _write_atomic(out / STAMP_NAME, json.dumps(stamp, indent=2).encode("utf-8"))
+    write_text_atomic(out / README_NAME, _readme(options, files, classes))
+    write_json_atomic(out / STAMP_NAME, dict(options, files={f.name: f.stat().st_size for f in files}))
     return files
+
+
+def _preview_writers(seed: int, writers: int, n: int = 10) -> set[int]:
+    """Evenly spread writers for the preview, up to half of them font writers."""
+    fonts = [w for w in range(writers) if writer_hand(seed, w)[1] is not None]
+    strokes = [w for w in range(writers) if w not in set(fonts)]
+    n_fonts = min(len(fonts), n // 2, max(0, n - len(strokes)) + n // 2)
+    pick = [fonts[i] for i in np.linspace(0, len(fonts) - 1, n_fonts).astype(int)] if n_fonts else []
+    rest = min(len(strokes), n - len(pick))
+    pick += [strokes[i] for i in np.linspace(0, len(strokes) - 1, rest).astype(int)] if rest else []
+    return set(pick)
+
+
+#: The preview's kana: the allographs and dash-and-sweep kana the synthesis varies, and a few others.
+PREVIEW_KANA = "あきさそふりゆねぬツシソンヌマが"
 
 
 def write_preview(writer_bytes: list[bytes], classes: list[str], path, n_kana: int = 16) -> Path:
     """A grid: one row per writer, the same few kana in every row (black ink on white)."""
     from kana_keras import images as images_mod
 
-    picks = np.linspace(0, len(classes) - 1, min(n_kana, len(classes))).astype(int)
+    if all(c in classes for c in PREVIEW_KANA[:n_kana]):
+        picks = np.array([classes.index(c) for c in PREVIEW_KANA[:n_kana]])
+    else:
+        picks = np.linspace(0, len(classes) - 1, min(n_kana, len(classes))).astype(int)
     cells, labels = [], []
     for data in writer_bytes:
         imgs, labs, _ = decode_images(data)

@@ -251,3 +251,101 @@ def test_ensure_synthetic_draws_only_when_needed(tmp_path, monkeypatch):
     synth.ensure_synthetic(out, **{**options, "seed": 4})
     assert len(calls) == 4
     assert len(etl.read(path)) == 73
+
+
+def test_a_set_drawn_by_an_older_version_or_font_table_is_redrawn(tmp_path, monkeypatch):
+    calls = []
+    real_generate = synth.generate
+    monkeypatch.setattr(synth, "generate", lambda *a, **k: calls.append(k) or real_generate(
+        *a, **{**k, "workers": 1}))
+    out = tmp_path / "syn"
+    options = {"writers": 1, "seed": 0, "kana": "katakana", "progress": False}
+    synth.ensure_synthetic(out, **options)
+    stamp = json.loads((out / synth.STAMP_NAME).read_text(encoding="utf-8"))
+    assert stamp["synth_version"] == synth.SYNTH_VERSION and "yomogi" not in stamp["fonts"]
+    for key, old in (("synth_version", 2), ("fonts", ["klee"])):
+        (out / synth.STAMP_NAME).write_text(json.dumps({**stamp, key: old}), encoding="utf-8")
+        synth.ensure_synthetic(out, **options)
+    assert len(calls) == 3
+
+
+# ## records through the one ETL8G layout
+
+
+def test_the_record_dtype_is_the_layout_table_of_etl():
+    from kana_keras.etl.layouts import G8
+
+    assert synth.ETL8G_RECORD.itemsize == G8.record_bytes
+    for f in G8.fields:
+        if f.kind != "pad":                                   # layout offsets are in bits
+            assert synth.ETL8G_RECORD.fields[f.name][1] * 8 == G8.offsets[f.name], f.name
+    assert (synth.ETL8G_WIDTH, synth.ETL8G_HEIGHT) == (G8.width, G8.height)
+
+
+# ## letter forms: font writers, joins, dash habits
+
+
+def test_about_a_third_of_writers_write_in_a_training_font():
+    fonts = [synth.writer_font(synth.writer_rng(0, w)) for w in range(300)]
+    share = np.mean([f is not None for f in fonts])
+    assert abs(share - synth.FONT_WRITER_SHARE) < 0.08
+
+
+def test_a_font_writer_round_trips_through_the_etl_reader(tmp_path):
+    from kana_keras import forms
+
+    w = next(w for w in range(50) if synth.writer_hand(0, w)[1] is not None)
+    data = synth._writer_records((0, w, list("きツね"), 1))
+    path = tmp_path / "ETL8G_01"
+    path.write_bytes(data)
+    recs = etl.read(path)
+    assert list(recs.labels) == list("きツね") and (recs.sheets == w + 1).all()
+    assert all(img.max() > 60 for img in recs.images)
+    style, font = synth.writer_hand(0, w)
+    assert font in forms.TRAIN_FONTS
+    alone = forms.render_font_sample("き", font, style, synth.writer_rng(0, w))
+    assert alone.shape == recs.images[0].shape
+
+
+def _style(**kw):
+    return synth.dataclasses.replace(synth.WriterStyle(), **kw)
+
+
+def test_joined_strokes_are_one_stroke_in_some_samples_of_a_variant_writer():
+    counts = {len(synth._variant_strokes("き", _style(variant=1.0), np.random.default_rng(i)))
+              for i in range(30)}
+    assert counts == {3, 4}
+    plain = {len(synth._variant_strokes("き", _style(variant=0.0), np.random.default_rng(i)))
+             for i in range(30)}
+    assert plain == {4}
+
+
+def _angle(stroke):
+    v = stroke[-1] - stroke[0]
+    return np.degrees(np.arctan2(v[1], v[0]))
+
+
+def test_dash_habits_turn_dashes_upright_but_keep_tsu_and_shi_apart():
+    from kana_keras import kanjivg
+
+    tsu0 = [np.asarray(s) for s in kanjivg.strokes("ツ", 1.0)]
+    turned, rows, columns = [], [], []
+    for hand in range(60):
+        rng = np.random.default_rng(hand)
+        tsu = synth._variant_strokes("ツ", _style(hand=hand), rng)
+        shi = synth._variant_strokes("シ", _style(hand=hand), rng)
+        assert len(tsu) == 3 and np.array_equal(tsu[2], tsu0[2])    # the sweep is untouched
+        turned.append(abs(90 - _angle(tsu[0])) <= abs(90 - _angle(tsu0[0])) + 1)
+        d_tsu = tsu[1].mean(0) - tsu[0].mean(0)
+        d_shi = shi[1].mean(0) - shi[0].mean(0)
+        rows.append(abs(d_tsu[0]) > abs(d_tsu[1]))                 # ツ: side by side
+        columns.append(abs(d_shi[1]) > abs(d_shi[0]))              # シ: one above the other
+    assert np.mean(turned) > 0.9 and all(rows) and all(columns)
+
+
+def test_n_keeps_its_dot_left_of_a_rising_sweep():
+    for hand in range(40):
+        n = synth._variant_strokes("ン", _style(hand=hand), np.random.default_rng(hand))
+        dot, sweep = n
+        assert dot.mean(0)[0] < sweep.mean(0)[0]
+        assert sweep[-1][1] < sweep[0][1]                            # rises left to right
