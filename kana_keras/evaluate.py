@@ -39,6 +39,7 @@ from kana_keras.files import write_text_atomic
 
 DEFAULT_SAMPLES_PER_CLASS = 16
 DEFAULT_REALISTIC_PER_CLASS = 2
+DEFAULT_HELDOUT_PER_CLASS = 6
 
 # ## Metrics: plain numpy, each testable on constructed cases
 
@@ -253,7 +254,7 @@ def _images_float(images) -> np.ndarray:
 
 def evaluate_vae(weights_dir, recognizer, cache, samples_per_class: int = DEFAULT_SAMPLES_PER_CLASS,
                  seed: int = 0, realistic=None, out_dir=None, tag: str = "default",
-                 progress: bool = True) -> dict:
+                 progress: bool = True, heldout=None) -> dict:
     """Every metric of one weights folder against one judge; pictures into out_dir.
 
     Samples and reconstructions are made and read exactly as a user makes and reads them:
@@ -306,6 +307,8 @@ def evaluate_vae(weights_dir, recognizer, cache, samples_per_class: int = DEFAUL
     # realistic inputs: recognised, and reconstructed-then-recognised
     if realistic is not None and len(realistic):
         result["realistic"] = realistic_metrics(gen, realistic, progress=progress)
+    if heldout is not None and cond:
+        result["heldout_forms"] = heldout_metrics(gen, *heldout, progress=progress)
     if out_dir is not None:
         _pictures(out_dir, tag, classes, samples, sample_labels if cond else None, test_x,
                   recons, test_y)
@@ -408,6 +411,20 @@ def _load_vae(weights_dir):
     return load_vae(weights_dir)
 
 
+def heldout_metrics(gen, images, labels, sources, progress: bool = True) -> dict:
+    """Letter forms no training writer used (``kana_keras.heldout``), handed over as a user's
+    pictures: recognised, and reconstructed with the recognised kana kept (per font too)."""
+    classes, sources = gen.classes, np.asarray(sources)
+    recognised = user_recognised(gen, 255 - np.asarray(images), labels, classes)
+    redrawn = user_recognised(gen, 255 - user_reconstructions(gen, images, progress), labels,
+                              classes)
+    read = gen.recognize_batch(list(255 - np.asarray(images)), k=1)
+    right = np.array([r is not None and kana_mod.same_kana(r[0][0], classes[t])
+                      for r, t in zip(read, labels)])
+    return {"recognised": recognised, "reconstructions": redrawn,
+            "per_source": {str(f): float(right[sources == f].mean()) for f in np.unique(sources)}}
+
+
 def realistic_metrics(gen, realistic, progress: bool = True) -> dict:
     """Photo-like inputs as users hand them over: ``recognize``d, and ``reconstruct``ed (class
     picked by the recognizer, as in the demo) with the reconstruction ``recognize``d again."""
@@ -465,6 +482,10 @@ ROWS = [
      lambda r: r["diversity_judged"]["ratio"], "{:.2f}"),
     ("diversity ratio, raw pixels", lambda r: r["diversity"]["ratio"], "{:.2f}"),
     ("kana FID (lower is better)", lambda r: r["kana_fid"], "{:.2f}"),
+    ("held-out letter forms recognised by `recognize` (target ≥ 95 %)",
+     lambda r: r["heldout_forms"]["recognised"]["accuracy"], "{:.1%}"),
+    ("their reconstructions recognised", lambda r: r["heldout_forms"]["reconstructions"]["accuracy"],
+     "{:.1%}"),
     ("realistic inputs recognised", lambda r: r.get("realistic", {}).get("recognised"), "{:.1%}"),
     ("their reconstructions recognised",
      lambda r: r.get("realistic", {}).get("reconstruction_recognised"), "{:.1%}"),
@@ -527,12 +548,14 @@ def _realistic_pictures(gen, realistic, out_dir: Path, n: int = 20) -> None:
 def evaluate(weights_dir="weights", blog_weights=None, data: str = "synthetic", out_dir="report",
              recognizer_dir=None, samples_per_class: int = DEFAULT_SAMPLES_PER_CLASS,
              realistic_per_class: int = DEFAULT_REALISTIC_PER_CLASS, seed: int = 0,
-             progress: bool = True, realistic_long_side: int | None = None) -> dict:
+             progress: bool = True, realistic_long_side: int | None = None,
+             heldout_per_class: int = DEFAULT_HELDOUT_PER_CLASS) -> dict:
     """Evaluate ``weights_dir`` (and ``blog_weights``); write report.md/json + pictures.
 
-    ``realistic_long_side`` caps the realistic inputs' frame size (None: phone-sized photos).
+    ``realistic_long_side`` caps the realistic inputs' frame size (None: phone-sized photos);
+    ``heldout_per_class`` writers per class write the held-out fonts (0: skip the proxy).
     """
-    from kana_keras import photos
+    from kana_keras import heldout, photos
     from kana_keras.cache import Cache
     from kana_keras.inference import KanaGenerator
     from kana_keras.model import load_config
@@ -550,13 +573,18 @@ def evaluate(weights_dir="weights", blog_weights=None, data: str = "synthetic", 
     if realistic_per_class > 0:
         realistic = photos.realistic_set(recognizer.classes, per_class=realistic_per_class,
                                          seed=seed, long_side=realistic_long_side)
+    forms = None
+    if heldout_per_class > 0:
+        forms = heldout.heldout_forms_set(recognizer.classes, heldout_per_class, seed,
+                                          size=recognizer.image_size)
     for tag, folder in folders.items():
         config = load_config(folder)
         cache = Cache.open(_cache_for(data, int(config["image_size"]),
                                       _kana_set(config["classes"])))
+        first = tag == "default"
         results[tag] = evaluate_vae(folder, recognizer, cache, samples_per_class, seed,
-                                    realistic if tag == "default" else None, out_dir, tag,
-                                    progress)
+                                    realistic if first else None, out_dir, tag, progress,
+                                    forms if first else None)
     if realistic is not None:
         gen = KanaGenerator(*_load_vae(weights_dir), recognizer=recognizer, weights_dir=weights_dir)
         _realistic_pictures(gen, realistic, out_dir)
@@ -591,6 +619,15 @@ def _markdown(report: dict) -> str:
              f"Seed {report['seed']}; {report['seconds']:.0f} s.", "",
              table(results), ""]
     default = results.get("default", {})
+    forms = default.get("heldout_forms")
+    if forms:
+        lines += ["## Held-out letter forms by font", "",
+                  "Fonts no training writer used (`kana_keras.heldout`), written by fresh "
+                  "synthetic writers: the nearest proxy we can measure for letter forms of real "
+                  "people the project never saw.", "", "| font | recognised |", "|---|---|"]
+        lines += [f"| {font} | {acc:.1%} |" for font, acc in forms["per_source"].items()]
+        worst = sorted(forms["recognised"]["per_class"].items(), key=lambda kv: kv[1])[:12]
+        lines += ["", "Hardest classes: " + ", ".join(f"{k} {v:.0%}" for k, v in worst), ""]
     real = default.get("realistic")
     if real:
         lines += ["## Realistic inputs by kind", "",
@@ -617,13 +654,14 @@ def _markdown(report: dict) -> str:
 
 def check_arguments(args) -> None:
     """Each flag checked before anything loads: a UsageError names the flag and what it expected."""
-    from kana_keras.fit import UsageError
+    from kana_keras.cli import UsageError
 
     if args.samples_per_class < 1:
         raise UsageError(f"--samples-per-class must be at least 1, got {args.samples_per_class}")
-    if args.realistic_per_class < 0:
-        raise UsageError(f"--realistic-per-class must be at least 0, "
-                         f"got {args.realistic_per_class}")
+    for flag in ("realistic_per_class", "heldout_per_class"):
+        if getattr(args, flag) < 0:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 0, "
+                             f"got {getattr(args, flag)}")
     folders = {"--weights": args.weights, "--blog-weights": args.blog_weights}
     configs = {flag: _weights_config(flag, folder) for flag, folder in folders.items() if folder}
     judge_flag = "--recognizer" if args.recognizer else "--weights"
@@ -634,7 +672,7 @@ def check_arguments(args) -> None:
 
 def _weights_config(flag: str, folder) -> dict:
     """config.json of a weights folder written by fit (the files present and readable)."""
-    from kana_keras.fit import UsageError
+    from kana_keras.cli import UsageError
     from kana_keras.model import CONFIG_FILE, WEIGHTS_FILE, load_config
 
     path = Path(folder)
@@ -656,7 +694,7 @@ def _weights_config(flag: str, folder) -> dict:
 
 def _check_recognizer_folder(flag: str, folder) -> None:
     """The judge's two files are there (they are loaded later, with the rest)."""
-    from kana_keras.fit import UsageError
+    from kana_keras.cli import UsageError
     from kana_keras.recognizer import CONFIG_FILE, WEIGHTS_FILE
 
     for name in (CONFIG_FILE, WEIGHTS_FILE):
@@ -669,10 +707,10 @@ def _check_recognizer_folder(flag: str, folder) -> None:
 def _check_test_split(data: str, config: dict, owner: str) -> None:
     """evaluate measures writers never seen in training: the test split must hold some."""
     from kana_keras.cache import Cache
-    from kana_keras.fit import UsageError
+    from kana_keras.cli import UsageError
 
     size = int(config.get("image_size") or config["model"]["image_size"])
-    path = _cache_for(data, size, config.get("kana") or _kana_set(config["classes"]))
+    path = _cache_for(data, size, _kana_set(config["classes"]))
     if Cache.open(path).count("test") == 0:
         raise UsageError(f"--data {data}: the test split of {path} (for {owner}) is empty; "
                          f"evaluate needs unseen writers there (convert a set with more writers)")
@@ -681,7 +719,8 @@ def _check_test_split(data: str, config: dict, owner: str) -> None:
 def run(args) -> int:
     check_arguments(args)
     report = evaluate(args.weights, args.blog_weights, args.data, args.out, args.recognizer,
-                      args.samples_per_class, args.realistic_per_class, args.seed)
+                      args.samples_per_class, args.realistic_per_class, args.seed,
+                      heldout_per_class=args.heldout_per_class)
     print(table(report["results"]))
     print(f"\nwrote {Path(args.out) / 'report.md'} and report.json ({report['seconds']:.0f} s)")
     return 0
@@ -699,9 +738,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="report", help="report folder (default report)")
     parser.add_argument("--samples-per-class", type=int, default=DEFAULT_SAMPLES_PER_CLASS)
     parser.add_argument("--realistic-per-class", type=int, default=DEFAULT_REALISTIC_PER_CLASS)
+    parser.add_argument("--heldout-per-class", type=int, default=DEFAULT_HELDOUT_PER_CLASS,
+                        help="writers per class of the held-out letter forms (0: skip)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    from kana_keras.fit import report_errors  # one "error: ..." line, rc 2 for usage errors
+    from kana_keras.cli import report_errors  # one "error: ..." line, rc 2 for usage errors
 
     return report_errors(run, args)
 

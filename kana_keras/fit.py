@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kana_keras.cli import EXIT_INTERRUPTED, UsageError, report_errors
 from kana_keras.files import write_json_atomic, write_text_atomic
 
 BACKENDS = ("jax", "tensorflow", "torch")
@@ -55,18 +56,12 @@ SAMPLE_CLASSES_SHOWN = 146
 SAMPLE_TEMPERATURE = 1.0
 #: The cosine learning-rate curve ends at this share of the peak rate.
 LR_FLOOR = 0.05
-EXIT_USAGE = 2
 EXIT_NAN = 3
-EXIT_INTERRUPTED = 130
 #: Tests only: from this many training batches on, feed NaN images (to exercise the NaN stop).
 _NAN_ENV = "_KANA_KERAS_FIT_NAN_FROM_BATCH"
 #: Tests only: send ourselves the SIGINT of Ctrl-C at one point: "data" (before training),
 #: "train:EPOCH:BATCH" (after that batch) or "val:EPOCH" (during that epoch's validation).
 _SIGINT_ENV = "_KANA_KERAS_FIT_SIGINT_AT"
-
-
-class UsageError(RuntimeError):
-    """Bad input the user can fix (the message names it and says how): exit 2, any command."""
 
 
 class FitError(UsageError):
@@ -1013,32 +1008,6 @@ def _append_card(out: Path, text: str) -> None:
 
 
 # ## Command line, run
-
-
-def report_errors(job, *job_args) -> int:
-    """Run a command's job; end a known problem with one "error: ..." line, not a traceback.
-
-    Exit 2 for usage errors (a bad flag, file or --data), 1 for other failures the message
-    names, 130 for Ctrl-C. Every file is written whole (kana_keras.files), so an interrupt
-    anywhere leaves nothing half-written. evaluate's main uses this too.
-    """
-    try:
-        return job(*job_args)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("\nkana_keras: interrupted (Ctrl-C); files already written are whole, none is "
-              "half-written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except ValueError as exc:
-        from kana_keras.convert import DataArgumentError  # cheap: no TF/Keras in convert
-
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, DataArgumentError) else 1
-    except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
 
 
 def main(argv=None) -> int:

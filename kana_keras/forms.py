@@ -8,16 +8,13 @@ matched to its pen (thin even ballpoint lines to marker blobs), slant, aspect, r
 its own fixed proportions, an elastic warp per sample, size and place in the box, blur,
 ink, grain and noise.
 
-Some fonts are **held out** (``HELDOUT``): never drawn into the training set, they are the
-proxy for letter forms nobody showed the recognizer (``heldout_forms_set``,
-``heldout_forms_accuracy``). The font files are subsets to the project's kana, shipped
-with their licences in ``assets/fonts/`` (see its README); ``tools/subset_fonts.py`` made
-them.
+Some fonts are **held out** (``HELDOUT_FONTS``): never drawn into the training set, they are
+the proxy for letter forms nobody showed the recognizer (``kana_keras.heldout``). The font
+files are subsets to the project's kana, shipped with their licences in ``assets/fonts/``
+(see its README); ``tools/subset_fonts.py`` made them.
 
-``synth`` imports this module for its font writers; this module borrows ``synth``'s hand
-(``WriterStyle``, ``finish_ink``) on use, as ``photos`` does.
-
-    python -m kana_keras.forms --weights weights      # the proxy for a trained recognizer
+This module holds the fonts as data and draws one clean glyph; ``synth`` puts the glyph
+through a writer's hand (``synth.render_font_sample``).
 
 ## Setup
 """
@@ -26,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from pathlib import Path
 
 import cv2
@@ -181,7 +177,7 @@ def holes(ink: np.ndarray) -> int:
     return 0 if hierarchy is None else int((hierarchy[0][:, 3] >= 0).sum())
 
 
-def _weighted(src: np.ndarray, target: float) -> np.ndarray:
+def weighted(src: np.ndarray, target: float) -> np.ndarray:
     """``_reweight``, but a thick pen never fills a loop: a ゜ without its hole reads as ゛.
 
     The pen thins (at worst to the font's own weight) until every loop of the glyph is open.
@@ -192,179 +188,3 @@ def _weighted(src: np.ndarray, target: float) -> np.ndarray:
         target = max(native, 0.75 * target)
         out = _reweight(src, target)
     return out
-
-
-# ## The writer's hand over a glyph
-
-
-def _hand_maps(style, rng: np.random.Generator, h: int, w: int, fit: float):
-    """cv2.remap maps from the output canvas (h, w) back into a glyph of side ``fit`` px.
-
-    The glyph sits at the writer's place and size; the writer's slant, aspect and rotation,
-    its fixed proportions (``style.hand``) and this sample's elastic warp act around it.
-    """
-    from kana_keras.synth import _rotation
-
-    cx = w / 2 + w * (style.offset_x + rng.normal(0, 0.025))
-    cy = h / 2 + h * (style.offset_y + rng.normal(0, 0.025))
-    aspect = style.aspect * math.exp(rng.normal(0, 0.05))
-    shear = style.slant + rng.normal(0, 0.04)
-    m = _rotation(style.rotation + rng.normal(0, 2.0)) @ np.array([[aspect, -shear], [0.0, 1.0]])
-    inv = np.linalg.inv(m)
-    # The maps are smooth: computed on a coarse grid (every 8th pixel), then interpolated.
-    step = 8
-    yy, xx = np.mgrid[0:h + step:step, 0:w + step:step].astype(np.float32)
-    px, py = (xx - cx) / fit, (yy - cy) / fit            # canvas -> unit glyph box
-    gx = inv[0, 0] * px + inv[0, 1] * py
-    gy = inv[1, 0] * px + inv[1, 1] * py
-    for seed_rng, amp in ((np.random.default_rng(style.hand), 0.018),
-                          (rng, 0.016 * style.sloppiness)):
-        for _ in range(3):                                # a few long plane waves
-            d = seed_rng.normal(size=2)
-            d *= seed_rng.normal(0, amp) / max(float(np.hypot(*d)), 1e-9)
-            k = seed_rng.normal(size=2)
-            k *= 2 * math.pi / seed_rng.uniform(0.65, 1.65) / max(float(np.hypot(*k)), 1e-9)
-            phase = seed_rng.uniform(0, 2 * math.pi)
-            wave = np.sin(gx * k[0] + gy * k[1] + phase)
-            gx, gy = gx + d[0] * wave, gy + d[1] * wave
-    big = (xx.shape[1] - 1) * step, (xx.shape[0] - 1) * step
-    return tuple(cv2.resize(g.astype(np.float32), big, interpolation=cv2.INTER_LINEAR)[:h, :w]
-                 for g in (gx, gy))
-
-
-def render_font_sample(char: str, font: Font | str, style, rng: np.random.Generator,
-                       size: int = 128) -> np.ndarray:
-    """``char`` in ``font`` as ``style``'s writer writes it: uint8 (size*127//128, size), ink high.
-
-    The same picture contract as ``synth.render_sample``, so both kinds of writer fill the
-    same ETL8G records.
-    """
-    from kana_keras import synth
-
-    font = font_named(font) if isinstance(font, str) else font
-    if size < 16:
-        raise ValueError(f"size must be at least 16 pixels, got {size}")
-    width, height = size, size * 127 // 128
-    src = glyph(font.name, char)
-    ss = 2                      # the glyph raster is antialiased already: 2x is enough
-    target = size * style.size * math.exp(rng.normal(0, 0.06))
-    fit = min(target, 0.94 * height)
-    # The glyph raster scaled so its longer side is one unit; stroke weight set in it.
-    longest = max(src.shape)
-    pen_px = max(1.1 * size / 128, style.pen_width * fit * math.exp(rng.normal(0, 0.06)))
-    weighted = _weighted(src, pen_px * longest / fit)
-    pad = int(0.3 * longest)
-    weighted = np.pad(weighted, pad)
-    gx, gy = _hand_maps(style, rng, height * ss, width * ss, fit * ss)
-    mx = (gx * longest + weighted.shape[1] / 2).astype(np.float32)
-    my = (gy * longest + weighted.shape[0] / 2).astype(np.float32)
-    big = cv2.remap(weighted, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    ink = cv2.resize(big, (width, height), interpolation=cv2.INTER_AREA)
-    return synth.finish_ink(_keep_inside(ink, 2 + int(pen_px)), style, rng, size)
-
-
-def _keep_inside(ink: np.ndarray, margin: int) -> np.ndarray:
-    """Slide (or shrink) the ink back into the box when the hand pushed it over an edge."""
-    ys, xs = np.nonzero(ink > 0.05)
-    h, w = ink.shape
-    if not len(ys):
-        return ink
-    lo, hi = np.array([xs.min(), ys.min()]), np.array([xs.max(), ys.max()])
-    if (lo >= margin).all() and (hi <= np.array([w, h]) - 1 - margin).all():
-        return ink
-    crop = ink[lo[1]:hi[1] + 1, lo[0]:hi[0] + 1]
-    scale = min(1.0, (w - 2 * margin) / crop.shape[1], (h - 2 * margin) / crop.shape[0])
-    if scale < 1.0:
-        crop = cv2.resize(crop, (max(1, int(crop.shape[1] * scale)), max(1, int(crop.shape[0] * scale))),
-                          interpolation=cv2.INTER_AREA)
-    out = np.zeros_like(ink)
-    x0 = int(np.clip(lo[0], margin, w - margin - crop.shape[1]))
-    y0 = int(np.clip(lo[1], margin, h - margin - crop.shape[0]))
-    out[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]] = crop
-    return out
-
-
-# ## The held-out-forms proxy
-
-
-def heldout_forms_set(classes=None, per_class: int = 4, seed: int = 0, size: int = 64,
-                      fonts=None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Kana in the held-out fonts, written by fresh synthetic writers, then prepared.
-
-    Returns (images uint8 (N, size, size) ink-high, as ``preprocess.prepare`` makes them;
-    labels int (N,) indices into ``classes``; source font name per image). Writers are
-    seeded apart from any training writer, ``per_class`` of them per class, cycling through
-    the held-out fonts.
-    """
-    from kana_keras import preprocess, synth
-
-    classes = list(kana_mod.ALL_KANA if classes is None else classes)
-    fonts = [font_named(f) if isinstance(f, str) else f for f in (fonts or HELDOUT_FONTS)]
-    if per_class < 1:
-        raise ValueError(f"per_class must be >= 1, got {per_class}")
-    images, labels, sources = [], [], []
-    for i in range(per_class):
-        rng = np.random.default_rng([int(seed), 7_000_001, i])
-        style = synth.WriterStyle.random(rng)
-        font = fonts[i % len(fonts)]
-        for label, char in enumerate(classes):
-            raw = render_font_sample(char, font, style, rng)
-            images.append(preprocess.prepare(raw, size=size, ink="high"))
-            labels.append(label)
-            sources.append(font.name)
-    return np.stack(images), np.asarray(labels, np.int64), sources
-
-
-def heldout_forms_accuracy(recognizer, per_class: int = 6, seed: int = 0, fonts=None) -> dict:
-    """Top-1 accuracy of ``recognizer`` on the held-out forms: overall, per font, per class.
-
-    へ/ヘ-like pairs of one shape count as right (as in the recognizer's own metrics).
-    """
-    classes = list(recognizer.classes)
-    x, y, sources = heldout_forms_set(classes, per_class, seed, recognizer.image_size, fonts)
-    predicted = recognizer.predict(x)
-    right = np.array([kana_mod.same_kana(classes[p], classes[t]) for p, t in zip(predicted, y)])
-    sources = np.asarray(sources)
-    per_class_acc = {c: float(right[y == i].mean()) for i, c in enumerate(classes) if (y == i).any()}
-    confusions: dict[str, int] = {}
-    for p, t, ok in zip(predicted, y, right):
-        if not ok:
-            key = f"{classes[t]}→{classes[p]}"
-            confusions[key] = confusions.get(key, 0) + 1
-    return {"accuracy": float(right.mean()), "count": int(len(y)),
-            "per_source": {s: float(right[sources == s].mean()) for s in dict.fromkeys(sources)},
-            "per_class": per_class_acc,
-            "worst_classes": sorted(per_class_acc, key=per_class_acc.get)[:10],
-            "confusions": dict(sorted(confusions.items(), key=lambda kv: -kv[1])[:15]),
-            "fonts": [f.name if isinstance(f, Font) else f for f in (fonts or HELDOUT_FONTS)],
-            "seed": int(seed), "per_class_writers": int(per_class)}
-
-
-# ## Command line
-
-
-def main(argv=None) -> int:
-    """``python -m kana_keras.forms --weights weights``: the held-out-forms proxy as JSON."""
-    import argparse
-    import json
-
-    parser = argparse.ArgumentParser(prog="python -m kana_keras.forms",
-                                     description="Accuracy of a trained recognizer on held-out letter forms.")
-    parser.add_argument("--weights", default="weights", help="folder with recognizer.* (weights)")
-    parser.add_argument("--per-class", type=int, default=6, help="writers per class (6)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    from kana_keras.recognizer import load_recognizer
-
-    try:
-        recognizer = load_recognizer(args.weights)
-        result = heldout_forms_accuracy(recognizer, per_class=args.per_class, seed=args.seed)
-    except (FileNotFoundError, ValueError) as err:
-        parser.error(str(err))
-    shown = {k: v for k, v in result.items() if k != "per_class"}
-    print(json.dumps(shown, indent=2, ensure_ascii=False))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

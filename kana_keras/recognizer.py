@@ -623,6 +623,12 @@ def main(argv=None) -> int:
                         help="photo-path training images made once (0 = clean augmentation only)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    from kana_keras.cli import report_errors  # one "error: ..." line, rc 2 for usage errors
+
+    return report_errors(_train_from_args, args)
+
+
+def _train_from_args(args) -> int:
     from kana_keras import convert
 
     cache = convert.resolve_data(args.data, size=args.image_size)

@@ -163,7 +163,7 @@ def test_evaluate_writes_a_report_for_a_tiny_model(tiny_cache, tmp_path):
     blog = make_weights(tiny_cache, tmp_path / "blog", conditional=False, recognizer=False)
     report = E.evaluate(weights, blog_weights=blog, data=str(tiny_cache), out_dir=tmp_path / "report",
                         recognizer_dir=weights, samples_per_class=2, realistic_per_class=1,
-                        realistic_long_side=96, progress=False)
+                        realistic_long_side=96, progress=False, heldout_per_class=1)
     default, unconditional = report["results"]["default"], report["results"]["blog"]
     assert 0 <= default["samples_recognised"]["accuracy"] <= 1
     assert len(default["samples_recognised"]["per_class"]) == 146
@@ -173,11 +173,15 @@ def test_evaluate_writes_a_report_for_a_tiny_model(tiny_cache, tmp_path):
     assert default["samples_ink"]["sharpness_ratio"] > 0
     assert default["test"]["images"] == default["test_images"] > 0
     assert default["realistic"]["count"] == 146
+    forms = default["heldout_forms"]
+    assert forms["recognised"]["count"] == forms["reconstructions"]["count"] == 146
+    assert 0 <= forms["recognised"]["accuracy"] <= 1 and len(forms["per_source"]) == 1
+    assert "heldout_forms" not in unconditional
     assert "samples_legible" in unconditional and "samples_recognised" not in unconditional
     saved = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
     assert saved["results"]["default"]["kana_fid"] == pytest.approx(default["kana_fid"])
     md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
-    assert "| metric | default | blog |" in md
+    assert "| metric | default | blog |" in md and "## Held-out letter forms by font" in md
     for name in ("default_samples.png", "blog_samples.png", "default_reconstructions.png",
                  "realistic.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0

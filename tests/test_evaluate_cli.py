@@ -75,7 +75,8 @@ def test_empty_test_split_is_a_usage_error(weights, tiny_cache, monkeypatch, cap
 
 
 @pytest.mark.parametrize("flag, value, want", [("--samples-per-class", "0", "at least 1"),
-                                               ("--realistic-per-class", "-1", "at least 0")])
+                                               ("--realistic-per-class", "-1", "at least 0"),
+                                               ("--heldout-per-class", "-2", "at least 0")])
 def test_counts_are_checked(weights, capsys, flag, value, want):
     err = _fails(capsys, [flag, value, "--weights", str(weights)])
     assert f"{flag} must be {want}, got {value}" in err

@@ -149,3 +149,11 @@ def test_weights_load_under_other_backends(trained, tiny_cache, backend, tmp_pat
                PYTHONPATH=str(Path(R.__file__).resolve().parent.parent))
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=300)
     assert np.allclose(np.load(tmp_path / "y.npy"), expected, atol=1e-3)
+
+
+def test_cli_bad_data_is_one_line_not_a_traceback(tmp_path, capsys):
+    from kana_keras import recognizer
+
+    assert recognizer.main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "nowhere" in err and "Traceback" not in err

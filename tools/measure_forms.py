@@ -39,10 +39,10 @@ def train(out: Path, writers: int, epochs: int) -> dict:
 
 
 def proxy(out: Path) -> dict:
-    from kana_keras import forms
+    from kana_keras import heldout
     from kana_keras import recognizer as R
 
-    result = forms.heldout_forms_accuracy(R.load_recognizer(out / "rec"), per_class=6, seed=0)
+    result = heldout.heldout_forms_accuracy(R.load_recognizer(out / "rec"), per_class=6, seed=0)
     shown = {k: result[k] for k in ("accuracy", "count", "per_source", "worst_classes", "confusions")}
     shown["dash_and_joined"] = {c: result["per_class"][c] for c in "ツシソンきさりゆねぬヌマ"}
     return shown
