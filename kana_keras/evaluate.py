@@ -235,14 +235,23 @@ def style_kept(inputs, reconstructions, labels, class_means, size: int) -> dict:
 def user_recognised(gen, pictures, targets, classes: Sequence[str]) -> dict:
     """Share of pictures that ``KanaGenerator.recognize`` (the user's call) names as their
     target (look-alikes count as right), and how many it refuses as blank."""
-    targets = np.asarray(targets)
+    right, refused = user_read_right(gen, pictures, targets, classes)
+    return summary(right, refused, targets, classes)
+
+
+def user_read_right(gen, pictures, targets, classes: Sequence[str]) -> tuple[np.ndarray, int]:
+    """Per picture, whether ``recognize`` reads it as its target; and how many it refuses."""
     read = gen.recognize_batch(list(pictures), k=1)
     right = np.array([r is not None and kana_mod.same_kana(r[0][0], classes[t])
-                      for r, t in zip(read, targets)])
+                      for r, t in zip(read, np.asarray(targets))], bool)
+    return right, int(sum(r is None for r in read))
+
+
+def summary(right, refused: int, targets, classes: Sequence[str]) -> dict:
+    targets = np.asarray(targets)
     per_class = {classes[c]: float(right[targets == c].mean()) for c in np.unique(targets)}
     return {"accuracy": float(right.mean()) if len(right) else float("nan"),
-            "refused": int(sum(r is None for r in read)), "per_class": per_class,
-            "count": int(len(targets))}
+            "refused": refused, "per_class": per_class, "count": int(len(targets))}
 
 
 # ## Evaluating one weights folder
@@ -415,13 +424,10 @@ def heldout_metrics(gen, images, labels, sources, progress: bool = True) -> dict
     """Letter forms no training writer used (``kana_keras.heldout``), handed over as a user's
     pictures: recognised, and reconstructed with the recognised kana kept (per font too)."""
     classes, sources = gen.classes, np.asarray(sources)
-    recognised = user_recognised(gen, 255 - np.asarray(images), labels, classes)
+    right, refused = user_read_right(gen, 255 - np.asarray(images), labels, classes)
     redrawn = user_recognised(gen, 255 - user_reconstructions(gen, images, progress), labels,
                               classes)
-    read = gen.recognize_batch(list(255 - np.asarray(images)), k=1)
-    right = np.array([r is not None and kana_mod.same_kana(r[0][0], classes[t])
-                      for r, t in zip(read, labels)])
-    return {"recognised": recognised, "reconstructions": redrawn,
+    return {"recognised": summary(right, refused, labels, classes), "reconstructions": redrawn,
             "per_source": {str(f): float(right[sources == f].mean()) for f in np.unique(sources)}}
 
 
