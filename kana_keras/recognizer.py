@@ -509,7 +509,7 @@ def train_recognizer(cache_path, out_dir, epochs: int = DEFAULT_EPOCHS,
     if not len(splits["train"][1]) or not len(splits["val"][1]):
         raise ValueError(f"{cache_path}: the cache needs non-empty train and val splits")
     source = {"cache": str(cache_path),
-              "cache_manifest": {k: cache.manifest.get(k) for k in ("sources", "kana", "size")
+              "cache_manifest": {k: cache.manifest.get(k) for k in ("sources", "kana", "image_size")
                                  if k in cache.manifest}}
     return fit_recognizer(splits, list(cache.classes), out_dir, epochs=epochs,
                           batch_size=batch_size, seed=seed, photo_pool_size=photo_pool_size,
