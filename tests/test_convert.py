@@ -239,7 +239,9 @@ def start_slow_child(sources, out) -> tuple[subprocess.Popen, Path]:
         [sys.executable, "-m", "kana_keras.convert", str(sources), "--out", str(out),
          "--size", "16", "--workers", "2", "--quiet"],
         env=child_env(_KANA_KERAS_CONVERT_CHUNK_DELAY="3"), start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        # a suite started in the background ignores SIGINT, and a child inherits that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     staging = out.parent / f".{out.name}.tmp-{child.pid}" / "staging_images.npy"
     deadline = time.monotonic() + 120
     while not (staging.exists() and staging.stat().st_size > 128):

@@ -14,7 +14,7 @@ def test_the_documented_presets_exist_with_their_optimisation_settings():
     assert set(PRESETS) == set(DOCUMENTED)
     assert (PRESETS["blog"]["learning_rate"], PRESETS["blog"]["batch_size"]) == (5e-4, 32)
     assert (PRESETS["default"]["learning_rate"], PRESETS["default"]["batch_size"]) == (2e-3, 64)
-    assert PRESETS["default"]["epochs"] == 12 and PRESETS["default"]["augment"]
+    assert PRESETS["default"]["epochs"] == 16 and PRESETS["default"]["augment"]
     assert not PRESETS["blog"]["model"]["conditional"]
     assert PRESETS["default"]["model"]["conditional"]
 
