@@ -25,7 +25,6 @@ side by side with the ``blog`` preset when ``--blog-weights`` is given.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ import cv2
 import numpy as np
 
 from kana_keras import kana as kana_mod
-from kana_keras.files import write_text_atomic
+from kana_keras.files import write_json_atomic, write_text_atomic
 
 DEFAULT_SAMPLES_PER_CLASS = 16
 DEFAULT_REALISTIC_PER_CLASS = 2
@@ -517,9 +516,6 @@ def table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-_write_atomic = write_text_atomic  # report.md and report.json, each written whole
-
-
 def _realistic_pictures(gen, realistic, out_dir: Path, n: int = 20) -> None:
     """Thumbnails of realistic inputs, what prepare made of them, and the reconstructions."""
     from PIL import Image
@@ -598,8 +594,8 @@ def evaluate(weights_dir="weights", blog_weights=None, data: str = "synthetic", 
         "weights": str(recognizer_dir or weights_dir), "temperature": recognizer.temperature,
         "metrics": {k: v for k, v in recognizer.info.get("metrics", {}).items() if k != "history"}},
         "data": data, "seed": seed, "seconds": round(time.time() - t0, 1)}
-    _write_atomic(out_dir / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    _write_atomic(out_dir / "report.md", _markdown(report))
+    write_json_atomic(out_dir / "report.json", report)   # each written whole
+    write_text_atomic(out_dir / "report.md", _markdown(report))
     return report
 
 

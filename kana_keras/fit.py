@@ -253,7 +253,7 @@ def check_out_dir(out: Path, signature: dict, resume: bool, overwrite: bool) -> 
         if old != signature:
             raise FitError(f"{out} already holds weights from a different configuration"
                            + (f" ({_diff(old, signature)})" if old else "")
-                           + f"; use another --out, or --overwrite to replace them")
+                           + "; use another --out, or --overwrite to replace them")
     if state_path.exists() and not overwrite:
         raise FitError(f"{out} holds an unfinished run ({state_path}); continue it with --resume "
                        f"or start afresh with --overwrite")
@@ -330,7 +330,6 @@ def curves_picture(rows: list[dict], width: int = 720, height: int = 300):
     """Training curves (loss, reconstruction, KL; train solid, val dashed) drawn with PIL."""
     from PIL import Image, ImageDraw
 
-    keys = ("loss", "reconstruction_loss", "kl_loss")
     colours = {"loss": (0, 0, 0), "reconstruction_loss": (30, 90, 200), "kl_loss": (200, 60, 30)}
     picture = Image.new("RGB", (width, height * 2), "white")
     draw = ImageDraw.Draw(picture)
@@ -755,8 +754,8 @@ def report_interrupt(result: TrainingResult, out: Path) -> int:
     dropped = (f"; the unfinished epoch {done + 1} was dropped (--resume redoes it)"
                if result.cut_short else "")
     if not done:
-        print(f"\nkana_keras: interrupted in epoch 1, before any epoch was complete: nothing "
-              f"to resume; run the command again to start over", file=sys.stderr)
+        print("\nkana_keras: interrupted in epoch 1, before any epoch was complete: nothing "
+              "to resume; run the command again to start over", file=sys.stderr)
     else:
         print(f"\nkana_keras: interrupted after {done} complete epoch(s){dropped}. The weights "
               f"of epoch {done} are in {out}, its checkpoint in {out / CHECKPOINT_DIR}. "

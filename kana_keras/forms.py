@@ -28,7 +28,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kana_keras import kana as kana_mod
 
 FONT_DIR = Path(__file__).resolve().parent / "assets" / "fonts"
 

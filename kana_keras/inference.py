@@ -39,9 +39,10 @@ MAX_SAMPLES = 1024
 MAX_STEPS = 64
 MAX_WRITE_CHARS = 400
 
-# Latent codes: a model's prior p(z | class) is N(mu_c, sigma_c^2) (N(0, I) for the standard
-# prior). Every sample and every "style" here is eps ~ N(0, I), mapped to a class's codes
-# with ``vae.from_style`` (z = mu_c + sigma_c * eps) and back with ``vae.to_style``; so one
+# Latent codes: a model samples from N(mu_c, Sigma_c) per class: the Gaussians fitted to its
+# training codes when it has them (``fit_latent_prior``), else its trained prior (N(0, I) for
+# the standard one). Every sample and every "style" here is eps ~ N(0, I), mapped to a class's
+# codes with ``vae.from_style`` (z = mu_c + L_c eps) and back with ``vae.to_style``; so one
 # style fits every class, and for the standard prior eps is z itself.
 
 
@@ -135,7 +136,7 @@ class KanaGenerator:
                                  f"{''.join(sorted(missing))}")
         return cls(vae, config, recognizer, weights_dir)
 
-    # === Decoding and encoding: the model's own, compiled once ===
+    # === Decoding and encoding: the model's own ===
 
     def _decode(self, z, labels=None) -> np.ndarray:
         """(N, latent) → float (N, S, S, 1) in [0, 1]."""
@@ -145,7 +146,7 @@ class KanaGenerator:
         return self.vae.encode(images, labels if self.conditional else None)
 
     def _warm_up(self) -> None:
-        """Trace the predict functions at load, so the first user request is fast."""
+        """Run the encoder and decoder once at load, so the first user request is fast."""
         for n in (16, 1):
             self._decode(np.zeros((n, self.latent_dim), np.float32), np.zeros(n, np.int32))
         self._encode(np.zeros((1, self.image_size, self.image_size), np.float32), [0])
