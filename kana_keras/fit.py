@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from kana_keras.cli import EXIT_INTERRUPTED, UsageError, report_errors
-from kana_keras.files import write_json_atomic, write_text_atomic
+from kana_keras.files import read_json_object, write_json_atomic, write_text_atomic
 
 BACKENDS = ("jax", "tensorflow", "torch")
 #: The CPU default: measured fastest of the three for the default model on a 2-core CPU
@@ -261,17 +261,12 @@ def check_out_dir(out: Path, signature: dict, resume: bool, overwrite: bool) -> 
 
 
 def _read_json_object(path: Path, fields, advice: str) -> dict:
-    """A JSON object with these fields, or a FitError naming the file and what to do."""
+    """A JSON object with these fields, or a FitError (a usage error) naming the file and
+    what to do."""
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FitError(f"{path}: not valid JSON ({exc}); {advice}") from None
-    if not isinstance(value, dict):
-        raise FitError(f"{path}: expected a JSON object, found a {type(value).__name__}; {advice}")
-    missing = [name for name in fields if name not in value]
-    if missing:
-        raise FitError(f"{path}: missing field {missing[0]!r}; {advice}")
-    return value
+        return read_json_object(path, fields, advice)
+    except ValueError as exc:
+        raise FitError(str(exc)) from None
 
 
 def _as_compared(old, signature: dict):

@@ -8,14 +8,13 @@ backend), then saving and loading the weights folder.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import keras
 import numpy as np
 from keras import ops
 
-from kana_keras.files import atomic_path, write_json_atomic
+from kana_keras.files import atomic_path, load_weights, read_json_object, write_json_atomic
 from kana_keras.layers import ClassConditioning, Sampling
 from kana_keras.trainers import BACKEND, VAETrainer
 
@@ -693,18 +692,9 @@ def save_vae(model: KanaVAE, out_dir, classes, extra: dict | None = None) -> Pat
 def load_config(weights_dir) -> dict:
     path = Path(weights_dir) / CONFIG_FILE
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        return read_json_object(path, ("model", "classes"))
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no config.json (is this a kana-keras weights folder?)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"{path}: expected a JSON object with 'model' and 'classes', "
-                         f"got a JSON {type(config).__name__}")
-    for key in ("model", "classes"):
-        if key not in config:
-            raise ValueError(f"{path}: missing field {key!r}")
-    return config
 
 
 def load_vae(weights_dir):
@@ -719,9 +709,5 @@ def load_vae(weights_dir):
     if expected and file_digest(weights) != expected:
         raise ValueError(f"{weights}: does not match {weights_dir / CONFIG_FILE} (written by "
                          "another save, or damaged): retrain or restore both files together")
-    try:
-        model.load_weights(weights)
-    except Exception as exc:  # h5py/Keras say it many ways: truncated, not HDF5, wrong layout
-        raise ValueError(f"{weights}: cannot be read as this model's weights "
-                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+    load_weights(model, weights)
     return model, config

@@ -29,7 +29,7 @@ import cv2
 import keras
 import numpy as np
 
-from kana_keras.files import atomic_path, write_json_atomic
+from kana_keras.files import atomic_path, load_weights, read_json_object, write_json_atomic
 from kana_keras.kana import same_kana
 
 WEIGHTS_FILE = "recognizer.weights.h5"
@@ -240,15 +240,9 @@ def load_recognizer(weights_dir) -> Recognizer:
         if not path.is_file():
             raise FileNotFoundError(
                 f"{path}: missing (train one with `python -m kana_keras.recognizer --out {d}`)")
-    try:
-        info = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{cfg_path}: not valid JSON ({exc})") from None
-    for key in ("config", "classes", "temperature"):
-        if key not in info:
-            raise ValueError(f"{cfg_path}: missing field {key!r}")
+    info = read_json_object(cfg_path, ("config", "classes", "temperature"))
     model = KanaRecognizer.from_config(info["config"])
-    model.load_weights(w_path)
+    load_weights(model, w_path)
     return Recognizer(model, info["classes"], info["temperature"], info)
 
 

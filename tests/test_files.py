@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from kana_keras.files import (atomic_path, temporary_name, write_bytes_atomic,
-                              write_json_atomic, write_text_atomic)
+from kana_keras.files import (atomic_path, read_json_object, temporary_name,
+                              write_bytes_atomic, write_json_atomic, write_text_atomic)
 
 
 def test_writes_replace_the_destination_whole(tmp_path):
@@ -35,3 +35,19 @@ def test_temporary_names_keep_the_suffix_and_never_repeat(tmp_path):
     assert a != b
     assert a.name.endswith(".weights.h5") and a.name.startswith(".")
     assert a.parent == tmp_path
+
+
+def test_read_json_object_names_the_file_and_what_is_wrong(tmp_path):
+    path = tmp_path / "state.json"
+    write_json_atomic(path, {"epoch": 3})
+    assert read_json_object(path, ("epoch",)) == {"epoch": 3}
+    with pytest.raises(ValueError, match=r"state.json: missing field 'history'; resume"):
+        read_json_object(path, ("epoch", "history"), "resume")
+    path.write_text("[1]")
+    with pytest.raises(ValueError, match=r"state.json: expected a JSON object, found a list$"):
+        read_json_object(path)
+    path.write_text("{half")
+    with pytest.raises(ValueError, match=r"state.json: not valid JSON"):
+        read_json_object(path)
+    with pytest.raises(FileNotFoundError):
+        read_json_object(tmp_path / "none.json")

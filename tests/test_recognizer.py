@@ -130,6 +130,13 @@ def test_load_errors_name_the_file(tmp_path, trained):
     (bad / R.CONFIG_FILE).write_text("{not json", encoding="utf-8")
     with pytest.raises(ValueError, match="not valid JSON"):
         R.load_recognizer(bad)
+    (bad / R.CONFIG_FILE).write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"recognizer.json: expected a JSON object, found a list"):
+        R.load_recognizer(bad)
+    (bad / R.CONFIG_FILE).write_bytes((out / R.CONFIG_FILE).read_bytes())
+    (bad / R.WEIGHTS_FILE).write_bytes((out / R.WEIGHTS_FILE).read_bytes()[:1000])  # truncated
+    with pytest.raises(ValueError, match=r"recognizer.weights.h5: cannot be read"):
+        R.load_recognizer(bad)
 
 
 @pytest.mark.slow
