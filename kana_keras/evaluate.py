@@ -373,12 +373,17 @@ def user_samples(gen, per_class: int, seed: int) -> np.ndarray:
                            for i, c in enumerate(gen.classes)])
 
 
-def class_means(images, labels, n_classes: int) -> np.ndarray:
-    """Each class's average drawing, float ink-high (C, S, S): what a writer-free model draws."""
-    x = np.asarray(images, np.float32) / 255.0
+def class_means(images, labels, n_classes: int, chunk: int = 8192) -> np.ndarray:
+    """Each class's average drawing, float ink-high (C, S, S): what a writer-free model draws.
+
+    Summed a chunk at a time, so a large memory-mapped split is never held as floats."""
     labels = np.asarray(labels)
-    return np.stack([x[labels == c].mean(0) if (labels == c).any() else np.zeros(x.shape[1:])
-                     for c in range(n_classes)])
+    sums = np.zeros((n_classes, *images.shape[1:]), np.float64)
+    for start in range(0, len(labels), chunk):
+        np.add.at(sums, labels[start:start + chunk],
+                  np.asarray(images[start:start + chunk], np.float64) / 255.0)
+    counts = np.bincount(labels, minlength=n_classes).reshape(-1, *([1] * (sums.ndim - 1)))
+    return (sums / np.maximum(counts, 1)).astype(np.float32)
 
 
 def _diversity_and_fid(recognizer, samples, grouping, test_x, test_y) -> dict:

@@ -244,3 +244,13 @@ def test_user_recognised_counts_refusals_as_wrong():
     m = E.user_recognised(gen, np.zeros((4, 8, 8)), [0, 0, 2, 0], ["あ", "い", "へ"])
     assert m["accuracy"] == pytest.approx(0.5) and m["refused"] == 1
     assert m["per_class"] == {"あ": pytest.approx(1 / 3), "へ": 1.0}
+
+
+def test_class_means_summed_in_chunks_equal_the_plain_mean_and_zero_for_an_absent_class():
+    rng = np.random.default_rng(0)
+    x = (rng.random((50, 8, 8)) * 255).astype(np.uint8)
+    y = rng.integers(0, 3, 50)                     # class 3 never appears
+    got = E.class_means(x, y, 4, chunk=7)
+    want = [(x[y == c] / 255.0).mean(0) for c in range(3)]
+    np.testing.assert_allclose(got[:3], want, atol=1e-6)
+    assert got.shape == (4, 8, 8) and not got[3].any()
