@@ -24,7 +24,7 @@ import numpy as np
 from kana_keras import preprocess
 from kana_keras.images import to_uint8
 from kana_keras.model import load_vae
-from kana_keras.recognizer import has_recognizer, load_recognizer
+from kana_keras.recognizer import has_recognizer, load_recognizer, ranked
 
 #: Small kana are written as their large class, scaled down and set low in the cell.
 SMALL_KANA = {s: l for s, l in zip("ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ",
@@ -352,8 +352,9 @@ class KanaGenerator:
 
     def recognize(self, image, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most likely kana of a picture with calibrated probabilities."""
-        self._top_k(None, k)
-        return self._top_k(self.prepare(image, self.recognizer.image_size), k)
+        k = self._recognizer_k(k)
+        prepared = self.prepare(image, self.recognizer.image_size)
+        return ranked(self.recognizer.probabilities(prepared)[0], self.recognizer.classes, k)
 
     def recognize_batch(self, images, k: int = 1) -> list[list[tuple[str, float]] | None]:
         """``recognize`` for many pictures in one forward pass; None where ``recognize``
@@ -362,7 +363,7 @@ class KanaGenerator:
         The same ``prepare`` and the same calibrated recognizer as ``recognize``: this is how
         ``evaluate`` scores what users are handed.
         """
-        self._top_k(None, k)  # the same checks as one picture
+        k = self._recognizer_k(k)
         views, kept = [], []
         for i, image in enumerate(images):
             try:
@@ -372,14 +373,12 @@ class KanaGenerator:
                 pass
         results: list = [None] * len(images)
         if views:
-            probs = self.recognizer.probabilities(np.stack(views))
-            for i, p in zip(kept, probs):
-                order = np.argsort(-p)[:min(int(k), len(p))]
-                results[i] = [(self.recognizer.classes[j], float(p[j])) for j in order]
+            for i, p in zip(kept, self.recognizer.probabilities(np.stack(views))):
+                results[i] = ranked(p, self.recognizer.classes, k)
         return results
 
-    def _top_k(self, prepared, k):
-        """The recognizer's top k of one prepared picture (None: only check k)."""
+    def _recognizer_k(self, k) -> int:
+        """k as an int >= 1, once there is a recognizer to ask (else NoRecognizerError)."""
         if self.recognizer is None:
             where = self.weights_dir or "the weights folder"
             raise NoRecognizerError(
@@ -388,9 +387,7 @@ class KanaGenerator:
         k = int(k)
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
-        if prepared is None:
-            return None
-        return self.recognizer.top_k(prepared, min(k, len(self.recognizer.classes)))
+        return k
 
 
 def lay_out(cells: list[list[str]], glyphs: list[np.ndarray], s: int) -> np.ndarray:

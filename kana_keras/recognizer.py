@@ -222,9 +222,13 @@ class Recognizer:
 
     def top_k(self, image, k: int = 3) -> list[tuple[str, float]]:
         """[(kana, probability)] of one prepared image, most likely first."""
-        p = self.probabilities(image)[0]
-        order = np.argsort(-p)[:max(1, int(k))]
-        return [(self.classes[i], float(p[i])) for i in order]
+        return ranked(self.probabilities(image)[0], self.classes, max(1, int(k)))
+
+
+def ranked(probabilities: np.ndarray, classes, k: int) -> list[tuple[str, float]]:
+    """The k most likely (kana, probability) of one picture's probabilities."""
+    order = np.argsort(-probabilities)[:k]
+    return [(classes[i], float(probabilities[i])) for i in order]
 
 
 def has_recognizer(weights_dir) -> bool:
