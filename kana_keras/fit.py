@@ -422,7 +422,7 @@ def run(args) -> int:
     engine = start_engine(args, backend, plan)        # Keras, seeds, devices
     make_feeds(args, plan, data)                      # train/val batches, steps per epoch
     schedule = plan_schedule(plan, data, state)       # the first run's curve on --resume
-    model = build_model(plan, engine, len(data.classes), schedule["decay_steps"])
+    model = build_model(plan, engine, data.classes, schedule["decay_steps"])
     signature = _signature(model.get_config(), plan.training)
     state = check_out_dir(args.out, signature, args.resume, args.overwrite)  # the full config
     history = restore_or_start(model, engine, args, plan, data, state)
@@ -552,14 +552,14 @@ def plan_schedule(plan: Plan, data: TrainingData, state: dict | None) -> dict:
     return first
 
 
-def build_model(plan: Plan, engine: Engine, num_classes: int, decay_steps: int):
+def build_model(plan: Plan, engine: Engine, classes, decay_steps: int):
     """A compiled KanaVAE: Adam on a cosine curve, built inside the distribution scope."""
     import keras
 
     from kana_keras.model import KanaVAE
 
     with engine.scope():
-        model = KanaVAE(**plan.model_kwargs, num_classes=num_classes)
+        model = KanaVAE.for_classes(classes, **plan.model_kwargs)
         schedule = keras.optimizers.schedules.CosineDecay(
             plan.training["learning_rate"], decay_steps=decay_steps, alpha=LR_FLOOR)
         model.compile(optimizer=keras.optimizers.Adam(schedule))
@@ -771,7 +771,8 @@ def finish_model(model, data: TrainingData) -> None:
     rows = np.arange(0, count, max(1, count // FITTED_PRIOR_CODES))  # a large cache: a stride
     images = np.asarray(data.cache.images("train")[rows], np.float32)[..., None] / 255.0
     labels = np.asarray(data.cache.labels("train")[rows]) if model.conditional else None
-    log_likelihood = model.fit_latent_prior(images, labels)
+    writers = np.asarray(data.cache.sheets("train")[rows])
+    log_likelihood = model.fit_latent_prior(images, labels, writers=writers)
     print(f"kana_keras: fitted the per-class latent prior to {len(images)} training codes "
           f"({log_likelihood:.1f} nats per code)", flush=True)
 

@@ -32,8 +32,11 @@ SMALL_KANA = {s: l for s, l in zip("ぁぃぅぇぉっゃゅょゎァィゥェ�
 SMALL_SCALE = 0.62
 LONG_VOWEL = "ー"
 SPACES = " \u3000"
-#: ``write`` draws one careful person: a latent style a little closer to the mean.
+#: ``write`` without a writer bank draws one careful person: a style a little closer to the mean.
 WRITE_TEMPERATURE = 0.8
+#: ``write`` from the writer bank moves the writer's styles by this much shared noise, so
+#: the same writer never writes a word twice exactly alike.
+WRITE_NUDGE = 0.2
 #: Limits that keep one request from holding the machine (a page of text, a long morph).
 MAX_SAMPLES = 1024
 MAX_STEPS = 64
@@ -334,21 +337,34 @@ class KanaGenerator:
                    and c != LONG_VOWEL and c not in SPACES and c != "\n"]
         if unknown:
             raise ValueError(self._unknown_message(unknown))
-        if style is None:
-            eps = _rng(seed).standard_normal(self.latent_dim).astype(np.float32) * \
-                WRITE_TEMPERATURE
-        elif isinstance(style, np.ndarray) and style.ndim == 1 and style.size == self.latent_dim:
-            if not np.isfinite(style).all():
-                raise ValueError("style vector has NaN or infinite entries: pass the output of "
-                                 "encode_style(), or None for a random hand")
-            eps = style.astype(np.float32)
-        else:
-            eps = self.encode_style(style)
         cells = [list(row) for row in text.split("\n")]
         drawn = [c for row in cells for c in row if c in self._index or c in SMALL_KANA]
         labels = np.asarray([self._index[SMALL_KANA.get(c, c)] for c in drawn], np.int32)
-        z = self.vae.from_style(np.repeat(eps[None], len(labels), 0), labels)
+        eps = self._write_styles(style, seed, labels)
+        z = self.vae.from_style(eps, labels)
         return lay_out(cells, list(self._decode(z, labels)[..., 0]), self.image_size)
+
+    def _write_styles(self, style, seed, labels) -> np.ndarray:
+        """One hand's style (eps) for each kana of a word: (len(labels), latent_dim).
+
+        No style: one training writer of the writer bank, as they drew each of these kana,
+        all moved by one small shared nudge (a model without a bank: one random eps for all).
+        A drawing or a style vector: that eps for every kana.
+        """
+        n = len(labels)
+        if style is None:
+            rng = _rng(seed)
+            writer = self.vae.pick_bank_writer(labels, rng)
+            nudge = rng.standard_normal(self.latent_dim).astype(np.float32)
+            if writer is None:
+                return np.repeat(nudge[None] * WRITE_TEMPERATURE, n, 0)
+            return self.vae.bank_writer_styles(labels, writer) + WRITE_NUDGE * nudge[None]
+        if isinstance(style, np.ndarray) and style.ndim == 1 and style.size == self.latent_dim:
+            if not np.isfinite(style).all():
+                raise ValueError("style vector has NaN or infinite entries: pass the output of "
+                                 "encode_style(), or None for a random hand")
+            return np.repeat(style.astype(np.float32)[None], n, 0)
+        return np.repeat(self.encode_style(style)[None], n, 0)
 
     def recognize(self, image, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most likely kana of a picture with calibrated probabilities."""

@@ -6,6 +6,8 @@ class index everywhere: cache labels, model embeddings, recognizer outputs).
 
 from __future__ import annotations
 
+import unicodedata
+
 # fmt: off
 HIRAGANA_BASIC = (
     "あいうえお" "かきくけこ" "さしすせそ" "たちつてと" "なにぬねの"
@@ -60,3 +62,30 @@ def to_katakana(char: str) -> str:
 def same_kana(a: str, b: str) -> bool:
     """True when a and b are the same class or a look-alike pair such as へ/ヘ."""
     return a == b or LOOKALIKES.get(a) == b
+
+
+#: The marks a kana can carry, in the order ``class_parts`` numbers them.
+MARKS = ("", "゛", "゜")
+_COMBINING_MARKS = {"\u3099": 1, "\u309a": 2}
+
+
+def split_mark(char: str) -> tuple[str, int]:
+    """'が' → ('か', 1), 'ぱ' → ('は', 2), 'あ' → ('あ', 0): the kana under its ゛/゜ mark."""
+    decomposed = unicodedata.normalize("NFD", char)
+    if len(decomposed) == 2 and decomposed[1] in _COMBINING_MARKS:
+        return decomposed[0], _COMBINING_MARKS[decomposed[1]]
+    return char, 0
+
+
+def class_parts(classes) -> tuple[list[int], list[int]]:
+    """Each class as (base, mark) indices: the base is the unmarked kana's own class (か for
+    が and ぱ's は), so the 50 marked classes share what their bases look like and one ゛ and
+    one ゜ are learned across ~25 kana each. A base missing from ``classes`` is itself."""
+    classes = list(classes)
+    index = {c: i for i, c in enumerate(classes)}
+    bases, marks = [], []
+    for i, c in enumerate(classes):
+        base, mark = split_mark(c)
+        bases.append(index.get(base, i))
+        marks.append(mark)
+    return bases, marks

@@ -14,17 +14,17 @@ import keras
 import numpy as np
 from keras import ops
 
+from kana_keras import kana, priors
 from kana_keras.files import atomic_path, load_weights, read_json_object, write_json_atomic
-from kana_keras.layers import ClassConditioning, Sampling
+from kana_keras.layers import ClassConditioning, DepthToSpace, Sampling
 from kana_keras.trainers import BACKEND, VAETrainer
 
 WEIGHTS_FILE = "kana_vae.weights.h5"
 CONFIG_FILE = "config.json"
 PRIORS = ("standard", "class")
+UPSAMPLINGS = ("transpose", "nearest", "subpixel")
 #: Range of a learned prior's log-variance: no class's cloud may collapse or explode.
 PRIOR_LOG_VAR_RANGE = (-8.0, 4.0)
-#: Pseudo-images of the pooled covariance mixed into each class's in ``fit_latent_prior``.
-FITTED_SHRINKAGE = 4.0
 
 # ## The loss
 
@@ -102,8 +102,9 @@ class KanaVAE(VAETrainer, keras.Model):
         hidden_dim: int, dense layer before z (0 for none).
         decoder: "conv" (transposed convolutions) or "dense" (the blog's).
         decoder_filters: filters of the decoder's upsampling steps (each doubles the side).
-        upsampling: "transpose" (4x4 stride-2 transposed convolutions) or "nearest"
-            (nearest-neighbour doubling, then a 3x3 convolution).
+        upsampling: how the decoder doubles the side: "transpose" (4x4 stride-2 transposed
+            convolutions), "nearest" (nearest-neighbour doubling, then a 3x3 convolution) or
+            "subpixel" (a convolution to 4x the channels, then ``DepthToSpace``).
         class_template: bool, add a learned per-class image to the conv decoder's logits
             (conditional models only).
         decoder_normalization: normalization of the conv decoder ("batch", "group", None),
@@ -117,6 +118,15 @@ class KanaVAE(VAETrainer, keras.Model):
             only). At low beta z carries style and each class's codes sit in their own
             region of z; sampling from that region instead of N(0, I) avoids drawing a
             chimera of classes.
+        class_parts: None, or (bases, marks) per class (``kana.class_parts``): condition on
+            each class's base kana plus its mark, so ゛ and ゜ are each learned across ~25 kana
+            (``for_classes(classes, class_parts="marks")`` builds them).
+        upsampling_kernel: int, kernel of the "subpixel" decoder's doubling convolutions (the
+            pixel layer keeps 3x3, centred): 2 costs what a 4x4 stride-2 transposed
+            convolution does.
+        writer_bank: int, room for this many training writers' styles (every class as that
+            writer drew it, eps of the fitted Gaussians), filled by ``fit_latent_prior`` given
+            writer ids: ``write`` then writes a word in one real hand (0: none).
         fitted_prior: bool, keep room for a full-covariance Gaussian per class fitted to
             the trained encoder's codes (``fit_latent_prior``, ex post, as in Ghosh et al.
             2020). Once fitted, samples and styles go through it instead of the trained
@@ -137,7 +147,8 @@ class KanaVAE(VAETrainer, keras.Model):
                  hidden_dim=256, decoder="conv", decoder_filters=(128, 64, 32, 16),
                  dense_units=(512,), upsampling="transpose", class_template=True,
                  decoder_normalization="same", output_upsampling=False, prior="standard",
-                 fitted_prior=False, seed=0, **kwargs):
+                 fitted_prior=False, writer_bank=0, class_parts=None, upsampling_kernel=3,
+                 seed=0, **kwargs):
         super().__init__(**kwargs)
         self.image_size = int(image_size)
         self.latent_dim = int(latent_dim)
@@ -162,14 +173,17 @@ class KanaVAE(VAETrainer, keras.Model):
         self.output_upsampling = bool(output_upsampling)
         self.prior = prior
         self.fitted_prior = bool(fitted_prior)
+        self.writer_bank = int(writer_bank) if self.fitted_prior and self.conditional else 0
+        self.class_parts = _checked_parts(class_parts, self.num_classes, self.conditional)
+        self.upsampling_kernel = int(upsampling_kernel)
         self.seed = seed
         if prior not in PRIORS:
             raise ValueError(f"prior must be 'standard' or 'class', got {prior!r}")
         if prior == "class" and not self.conditional:
             raise ValueError("prior='class' needs conditional=True: an unconditional model has "
                              "no class to look its prior up by")
-        if upsampling not in ("transpose", "nearest"):
-            raise ValueError(f"upsampling must be 'transpose' or 'nearest', got {upsampling!r}")
+        if upsampling not in UPSAMPLINGS:
+            raise ValueError(f"upsampling must be one of {UPSAMPLINGS}, got {upsampling!r}")
         if decoder not in ("conv", "dense"):
             raise ValueError(f"decoder must be 'conv' or 'dense', got {decoder!r}")
         doublings = len(self.decoder_filters) + self.output_upsampling
@@ -217,6 +231,13 @@ class KanaVAE(VAETrainer, keras.Model):
         self.fitted_scale.assign(eye)
         self.prior_is_fitted = self.add_weight(shape=(), initializer="zeros", trainable=False,
                                                name="prior_is_fitted")
+        self.bank_styles = self.bank_has = None
+        if self.writer_bank:
+            room = (self.writer_bank, self.num_classes)
+            self.bank_styles = self.add_weight(shape=(*room, self.latent_dim), trainable=False,
+                                               initializer="zeros", name="bank_styles")
+            self.bank_has = self.add_weight(shape=room, initializer="zeros", trainable=False,
+                                            name="bank_has")
 
     def _build_encoder(self):
         """Image (and class) -> (z_mean, z_log_var)."""
@@ -236,7 +257,8 @@ class KanaVAE(VAETrainer, keras.Model):
         if self.conditional:
             labels = keras.Input((1,), dtype="int32", name="labels")
             inputs.append(labels)
-            x = ClassConditioning(self.num_classes, self.embedding_dim, name="class")([x, labels])
+            x = ClassConditioning(self.num_classes, self.embedding_dim, self.class_parts,
+                                  name="class")([x, labels])
         if self.hidden_dim:
             x = keras.layers.Dense(self.hidden_dim, name="hidden")(x)
             x = _activation(self.activation, self.leaky_slope, "act_hidden")(x)
@@ -252,7 +274,8 @@ class KanaVAE(VAETrainer, keras.Model):
         if not self.conditional:
             return keras.Model(z, self._to_images(_apply(layers, z), None), name="decoder")
         labels = keras.Input((1,), dtype="int32", name="labels")
-        x = ClassConditioning(self.num_classes, self.embedding_dim, name="class")([z, labels])
+        x = ClassConditioning(self.num_classes, self.embedding_dim, self.class_parts,
+                              name="class")([z, labels])
         template = None
         if self.class_template and self.decoder_kind == "conv":
             # A learned per-class image added to the logits: the label alone draws the
@@ -307,21 +330,26 @@ class KanaVAE(VAETrainer, keras.Model):
                   _activation(self.activation, self.leaky_slope, "act_project"),
                   keras.layers.Reshape((start, start, channels), name="reshape")]
         for i, filters in enumerate(self.decoder_filters):
-            bias = self.decoder_normalization is None
-            if self.upsampling == "nearest":  # resize then convolve: no checkerboard, fast on XLA
-                layers += [keras.layers.UpSampling2D(2, name=f"upsample_{i}"),
-                           keras.layers.Conv2D(filters, 3, padding="same", use_bias=bias,
-                                               name=f"deconv_{i}")]
-            else:
-                layers.append(keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
-                                                           use_bias=bias, name=f"deconv_{i}"))
+            layers += self._doubling(filters, f"deconv_{i}", self.decoder_normalization is None)
             norm = _normalization(self.decoder_normalization, f"norm_{i}")
             layers += [norm] if norm is not None else []
             layers.append(_activation(self.activation, self.leaky_slope, f"act_{i}"))
         if self.output_upsampling:
-            return layers + [keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same",
-                                                          name="pixels")]
+            return layers + self._doubling(1, "pixels", True, output=True)
         return layers + [keras.layers.Conv2D(1, 3, padding="same", name="pixels")]
+
+    def _doubling(self, filters, name, bias, output=False):
+        """Layers that double the picture's side and give it ``filters`` channels."""
+        if self.upsampling == "subpixel":  # a convolution, then channels become pixels
+            kernel = 3 if output else self.upsampling_kernel  # the pixels: centred taps
+            return [keras.layers.Conv2D(4 * filters, kernel, padding="same", use_bias=bias,
+                                        name=f"{name}_conv"),
+                    DepthToSpace(2, name=name)]
+        if self.upsampling == "nearest" and not output:  # resize, then convolve
+            return [keras.layers.UpSampling2D(2, name=f"{name}_upsample"),
+                    keras.layers.Conv2D(filters, 3, padding="same", use_bias=bias, name=name)]
+        return [keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
+                                             use_bias=bias, name=name)]
 
     # === Forward pass, shared by every backend's trainer ===
 
@@ -456,8 +484,9 @@ class KanaVAE(VAETrainer, keras.Model):
         z = np.asarray(z, np.float32).reshape(-1, self.latent_dim)
         w = np.asarray(weight_a, np.float32).reshape(-1, 1)
         a, b = self._labels_array([label_a, label_b], 2)
-        table = ops.convert_to_numpy(self.decoder.get_layer("class").embedding.embeddings)
-        inputs = [z, (w * table[a] + (1 - w) * table[b]).astype(np.float32)]
+        vectors = ops.convert_to_numpy(
+            self.decoder.get_layer("class").class_vectors(np.asarray([a, b], np.int32)))
+        inputs = [z, (w * vectors[0] + (1 - w) * vectors[1]).astype(np.float32)]
         if len(self._blend_decoder.inputs) == 3:
             side = self.image_size
             templates = ops.convert_to_numpy(self.decoder.get_layer("class_template").embeddings)
@@ -494,8 +523,7 @@ class KanaVAE(VAETrainer, keras.Model):
         """
         z = np.asarray(z, np.float32).reshape(-1, self.latent_dim)
         if self.has_fitted_prior:
-            mean, scale = self._fitted_params(labels, len(z))
-            return np.linalg.solve(scale, (z - mean)[..., None])[..., 0].astype(np.float32)
+            return priors.to_eps(z, *self._fitted_params(labels, len(z)))
         if self.class_prior is None:
             return z
         mean, log_var = self.prior_params(labels, len(z))
@@ -509,8 +537,7 @@ class KanaVAE(VAETrainer, keras.Model):
         """
         eps = np.asarray(eps, np.float32).reshape(-1, self.latent_dim)
         if self.has_fitted_prior:
-            mean, scale = self._fitted_params(labels, len(eps))
-            return (mean + np.einsum("nij,nj->ni", scale, eps)).astype(np.float32)
+            return priors.from_eps(eps, *self._fitted_params(labels, len(eps)))
         if self.class_prior is None:
             return eps
         mean, log_var = self.prior_params(labels, len(eps))
@@ -530,36 +557,40 @@ class KanaVAE(VAETrainer, keras.Model):
         mean = ops.convert_to_numpy(self.fitted_mean)[rows]
         return mean, ops.convert_to_numpy(self.fitted_scale)[rows]
 
-    def fit_latent_prior(self, images, labels=None, shrinkage=None, batch_size=256):
-        """Fit N(mu_c, Sigma_c) per class to the encoder's codes of ``images`` (ex post).
-
-        Sigma_c is the class's covariance of the code means plus their mean posterior
-        variance (the aggregate posterior, moment-matched), shrunk towards the covariance
-        pooled over all classes by ``shrinkage`` pseudo-images (default FITTED_SHRINKAGE),
-        which keeps a class with few images well-posed; with ~130 images a class, little
-        shrinkage samples best (measured: 85.7 % of samples recognised with none, 83.3 % with
-        32, 77.7 % with 200). Returns the mean log-likelihood of the codes under the fit
-        (nats per image).
-        """
+    def fit_latent_prior(self, images, labels=None, shrinkage=None, batch_size=256,
+                         writers=None):
+        """Fit N(mu_c, Sigma_c) per class to the encoder's codes of ``images`` (ex post; see
+        ``priors.class_gaussians``), and with ``writers`` (each image's writer id) fill the
+        writer bank. Returns the mean log-likelihood of the codes under the fit (nats)."""
         if not self.fitted_prior:
             raise ValueError("this KanaVAE was built with fitted_prior=False: no room to fit")
         z_mean, z_log_var = self.encode(images, labels, batch_size)
         rows = (np.asarray(labels).reshape(-1) if self.conditional
                 else np.zeros(len(z_mean), np.int64))
         classes = self.num_classes if self.conditional else 1
-        k = float(FITTED_SHRINKAGE if shrinkage is None else shrinkage)
-        means, covs = _class_moments(z_mean.astype(np.float64), np.exp(z_log_var), rows, classes)
-        pooled = np.average(covs, axis=0, weights=np.bincount(rows, minlength=classes))
-        counts = np.bincount(rows, minlength=classes)[:, None, None].astype(np.float64)
-        shrunk = (counts * covs + k * pooled) / (counts + k)
-        scale = np.linalg.cholesky(shrunk + 1e-6 * np.eye(self.latent_dim))
-        self.fitted_mean.assign(means.astype(np.float32))
-        self.fitted_scale.assign(scale.astype(np.float32))
+        means, scales = priors.class_gaussians(
+            z_mean, z_log_var, rows, classes,
+            priors.FITTED_SHRINKAGE if shrinkage is None else shrinkage)
+        self.fitted_mean.assign(means)
+        self.fitted_scale.assign(scales)
         self.prior_is_fitted.assign(1.0)
-        eps = self.to_style(z_mean, labels if self.conditional else None)
-        log_det = np.log(np.diagonal(scale, axis1=1, axis2=2)).sum(1)[rows]
-        return float(np.mean(-0.5 * (eps.astype(np.float64) ** 2).sum(1) - log_det
-                             - 0.5 * self.latent_dim * np.log(2 * np.pi)))
+        eps = priors.to_eps(z_mean, means[rows], scales[rows])
+        if writers is not None and self.writer_bank:
+            bank, has = priors.writer_bank(eps, rows, writers, classes, self.writer_bank)
+            self.bank_styles.assign(bank)
+            self.bank_has.assign(has)
+        return priors.log_likelihood(eps, scales[rows])
+
+    def pick_bank_writer(self, labels, rng: np.random.Generator) -> int | None:
+        """A writer of the bank who drew every one of ``labels``, or None (no bank, unfitted)."""
+        if not self.writer_bank or not self.has_fitted_prior:
+            return None
+        return priors.pick_writer(ops.convert_to_numpy(self.bank_has), labels, rng)
+
+    def bank_writer_styles(self, labels, writer: int) -> np.ndarray:
+        """Bank writer ``writer``'s style (eps) for each label: (N, latent_dim)."""
+        labels = self._labels_array(labels, None)
+        return ops.convert_to_numpy(self.bank_styles)[int(writer), labels].astype(np.float32)
 
     def generate(self, labels=None, n=None, temperature=1.0, seed=None):
         """New drawings: z ~ the prior at temperature (eps * temperature through ``from_style``),
@@ -620,6 +651,9 @@ class KanaVAE(VAETrainer, keras.Model):
             "output_upsampling": self.output_upsampling,
             "prior": self.prior,
             "fitted_prior": self.fitted_prior,
+            "writer_bank": self.writer_bank,
+            "class_parts": self.class_parts,
+            "upsampling_kernel": self.upsampling_kernel,
             "seed": self.seed,
         })
         return config
@@ -628,21 +662,32 @@ class KanaVAE(VAETrainer, keras.Model):
     def from_config(cls, config):
         return cls(**config)
 
+    @classmethod
+    def for_classes(cls, classes, class_parts=None, **kwargs):
+        """A KanaVAE for this class list; ``class_parts="marks"`` conditions it by parts
+        (each class's base kana plus its ゛/゜ mark, ``kana.class_parts``)."""
+        classes = list(classes)
+        if class_parts == "marks":
+            class_parts = list(kana.class_parts(classes))
+        return cls(num_classes=len(classes), class_parts=class_parts, **kwargs)
 
-def _class_moments(z_mean, variances, rows, classes):
-    """Per class: mean code (C, D) and covariance of the codes plus mean posterior variance
-    (C, D, D). A class with fewer than two images gets the identity (shrinkage fills it)."""
-    d = z_mean.shape[1]
-    means = np.zeros((classes, d))
-    covs = np.broadcast_to(np.eye(d), (classes, d, d)).copy()
-    for c in range(classes):
-        members = z_mean[rows == c]
-        if len(members) >= 2:
-            means[c] = members.mean(0)
-            covs[c] = np.cov(members, rowvar=False) + np.diag(variances[rows == c].mean(0))
-        elif len(members):
-            means[c] = members[0]
-    return means, covs
+
+def _checked_parts(parts, num_classes, conditional):
+    """None, or (bases, marks) as two lists of ``num_classes`` indices (see ``kana.class_parts``)."""
+    if parts is None:
+        return None
+    if not conditional:
+        raise ValueError("class_parts needs conditional=True: an unconditional model has no "
+                         "classes to split into parts")
+    if isinstance(parts, str) or len(parts) != 2:
+        raise ValueError("class_parts must be (bases, marks) lists, e.g. from "
+                         f"kana.class_parts(classes) or KanaVAE.for_classes; got {parts!r}")
+    bases, marks = ([int(i) for i in p] for p in parts)
+    if len(bases) != num_classes or len(marks) != num_classes or \
+            not all(0 <= b < num_classes for b in bases) or min(marks, default=0) < 0:
+        raise ValueError(f"class_parts must give a base class in [0, {num_classes}) and a mark "
+                         f">= 0 for each of the {num_classes} classes")
+    return [bases, marks]
 
 
 # ## Saving and loading the weights folder

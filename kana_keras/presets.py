@@ -66,11 +66,15 @@ PRESETS = {
             "dropout": 0.0,
             "hidden_dim": 512,
             "decoder": "conv",
-            "decoder_filters": (128, 64, 32),       # 4x4 transposed convs, stride 2: 4 -> 8 -> 16 -> 32
+            "decoder_filters": (128, 64, 32),       # doublings: 4 -> 8 -> 16 -> 32
             "output_upsampling": True,              # ... and the pixel layer: 32 -> 64
+            "upsampling": "subpixel",               # conv to 4x channels, then depth_to_space:
+            "upsampling_kernel": 2,                 # a transposed conv's cost, 5x faster on XLA
+            "class_parts": "marks",                 # base kana + its ゛/゜, each mark learned once
             "prior": "class",                       # learned p(z | class) while training
             "fitted_prior": True,                   # samples: a Gaussian per class fitted ex post
                                                     # to the codes (Ghosh et al. 2020)
+            "writer_bank": 160,                     # training writers' own styles: Write in one hand
             "beta": 0.05,                           # z keeps the writer: sharp reconstructions
         },
         # optimization

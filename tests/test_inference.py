@@ -172,6 +172,36 @@ def test_write_lays_out_text_in_one_style(gen):
     assert gen.write("あい", style=drawing("う")).shape == (32, 64)
 
 
+def test_write_without_a_style_takes_one_bank_writer_for_every_kana(tiny_cache, tmp_path):
+    """With a writer bank, each kana of a word is that writer's own style of it (plus one
+    shared nudge): the page equals decoding the bank rows, and another seed may pick another
+    writer."""
+    import keras
+
+    from kana_keras import inference
+    from kana_keras.cache import Cache
+    from kana_keras.model import KanaVAE, save_vae
+
+    cache = Cache.open(tiny_cache)
+    x = np.asarray(cache.images("train"), np.float32)[..., None] / 255.0
+    y = np.asarray(cache.labels("train"), np.int32)
+    keras.utils.set_random_seed(0)
+    vae = KanaVAE(num_classes=len(cache.classes), prior="class", fitted_prior=True,
+                  writer_bank=8, **TINY_VAE)
+    vae.fit_latent_prior(x, y, writers=np.asarray(cache.sheets("train")))
+    save_vae(vae, tmp_path, cache.classes)
+    gen = KanaGenerator.load(tmp_path)
+    labels = np.asarray([gen.classes.index(c) for c in "あいう"], np.int32)
+    rng = np.random.default_rng(5)
+    writer = gen.vae.pick_bank_writer(labels, rng)
+    assert writer is not None
+    eps = gen.vae.bank_writer_styles(labels, writer) + inference.WRITE_NUDGE * \
+        rng.standard_normal(gen.latent_dim).astype(np.float32)[None]
+    glyphs = gen.vae.decode(gen.vae.from_style(eps, labels), labels)[..., 0]
+    want = inference.lay_out([list("あいう")], list(glyphs), gen.image_size)
+    np.testing.assert_allclose(gen.write("あいう", seed=5).astype(int), want.astype(int), atol=1)
+
+
 def test_write_names_unknown_characters(gen):
     with pytest.raises(ValueError, match=r"'a', 'b'"):
         gen.write("aあb")

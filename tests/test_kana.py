@@ -57,3 +57,20 @@ def test_package_import_quiets_tensorflow_unless_told_and_imports_no_framework(u
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=package_env(**extra), timeout=60, check=True).stdout
     assert out.split(maxsplit=1) == [expected, "[]\n"]
+
+
+def test_split_mark_finds_the_base_under_dakuten_and_handakuten():
+    assert kana.split_mark("が") == ("か", 1)
+    assert kana.split_mark("パ") == ("ハ", 2)
+    assert kana.split_mark("あ") == ("あ", 0)
+    assert kana.split_mark("ゐ") == ("ゐ", 0)
+
+
+def test_class_parts_of_the_146_classes():
+    bases, marks = kana.class_parts(kana.ALL_KANA)
+    assert marks.count(1) == 40 and marks.count(2) == 10     # 20 + 20 ゛, 5 + 5 ゜
+    assert kana.ALL_KANA[bases[kana.ALL_KANA.index("ぴ")]] == "ひ"
+    assert kana.ALL_KANA[bases[kana.ALL_KANA.index("ヅ")]] == "ツ"
+    assert all(kana.ALL_KANA[b] == c for b, c, m in zip(bases, kana.ALL_KANA, marks) if m == 0)
+    # a base missing from the list is the class itself
+    assert kana.class_parts(["が"]) == ([0], [1])

@@ -10,7 +10,7 @@ import pytest
 import keras
 from keras import ops
 
-from kana_keras.layers import ClassConditioning, Sampling
+from kana_keras.layers import ClassConditioning, DepthToSpace, Sampling
 
 
 def _np(x):
@@ -67,3 +67,35 @@ def test_class_conditioning_config_round_trip():
     assert ClassConditioning.from_config(config).get_config() == layer.get_config()
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert restored.num_classes == 146 and restored.embedding_dim == 16
+
+
+# ## Conditioning by parts and the sub-pixel doubling
+
+
+def test_class_conditioning_by_parts_sums_base_and_mark():
+    """が's vector is か's base row plus the ゛ row; か itself adds the 'no mark' row."""
+    bases, marks = [0, 1, 0, 0], [0, 0, 1, 2]     # classes: か, さ, が, ぱ-like
+    layer = ClassConditioning(4, 3, parts=(bases, marks))
+    out = _np(layer([np.zeros((4, 2), "float32"), np.arange(4)]))
+    base = _np(layer.embedding.embeddings)
+    mark = _np(layer.mark_embedding.embeddings)
+    np.testing.assert_allclose(out[:, 2:], base[bases] + mark[marks], rtol=1e-6)
+    np.testing.assert_allclose(_np(layer.class_vectors(np.asarray([2]))), out[2:3, 2:], rtol=1e-6)
+    copy = ClassConditioning.from_config(json.loads(json.dumps(layer.get_config())))
+    assert copy.parts == [bases, marks]
+
+
+def test_class_conditioning_refuses_parts_of_the_wrong_length():
+    with pytest.raises(ValueError, match="for each of the 4 classes"):
+        ClassConditioning(4, 3, parts=([0, 1], [0, 0]))
+
+
+def test_depth_to_space_moves_channels_into_pixels_and_round_trips():
+    x = np.arange(2 * 2 * 2 * 8, dtype="float32").reshape(2, 2, 2, 8)
+    layer = DepthToSpace(2)
+    y = _np(layer(x))
+    assert y.shape == (2, 4, 4, 2) == layer.compute_output_shape(x.shape)
+    # pixel (2i + a, 2j + b) holds channels [(2a + b) * 2, ...] of input pixel (i, j)
+    np.testing.assert_array_equal(y[0, 1, 0], x[0, 0, 0, 4:6])
+    np.testing.assert_array_equal(y[1, 3, 3], x[1, 1, 1, 6:8])
+    assert DepthToSpace.from_config(layer.get_config()).block_size == 2

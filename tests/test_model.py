@@ -428,3 +428,54 @@ def test_a_mismatched_or_truncated_weights_file_is_named(tmp_path):
     (tmp_path / "b" / "config.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match=r"config.json: expected a JSON object"):
         load_vae(tmp_path / "b")
+
+
+# ## Sub-pixel decoding, conditioning by parts, the writer bank
+
+
+def test_subpixel_decoder_draws_full_size_images_and_round_trips(tmp_path):
+    model = KanaVAE.for_classes("かきがぱは", upsampling="subpixel", upsampling_kernel=2,
+                                output_upsampling=True, class_parts="marks",
+                                **{k: v for k, v in TINY.items() if k != "num_classes"})
+    assert model.num_classes == 5
+    assert model.class_parts == [[0, 1, 0, 4, 4], [0, 0, 1, 2, 0]]
+    assert model.decoder.get_layer("deconv_0_conv").kernel_size == (2, 2)
+    assert model.decoder.get_layer("pixels_conv").kernel_size == (3, 3)   # centred taps
+    z = np.random.default_rng(0).standard_normal((3, TINY["latent_dim"])).astype(np.float32)
+    drawn = model.decode(z, [0, 2, 3])
+    assert drawn.shape == (3, 16, 16, 1) and 0 <= drawn.min() and drawn.max() <= 1
+    save_vae(model, tmp_path, list("かきがぱは"))
+    loaded, _ = load_vae(tmp_path)
+    assert loaded.class_parts == model.class_parts and loaded.upsampling == "subpixel"
+    np.testing.assert_allclose(loaded.decode(z, [0, 2, 3]), drawn, atol=1e-6)
+
+
+def test_class_parts_are_checked():
+    with pytest.raises(ValueError, match="class_parts must be"):
+        KanaVAE(class_parts="marks", **TINY)
+    with pytest.raises(ValueError, match="a base class in \\[0, 5\\)"):
+        KanaVAE(class_parts=([0, 1, 2, 3, 9], [0] * 5), **TINY)
+    with pytest.raises(ValueError, match="upsampling must be one of"):
+        KanaVAE(upsampling="bilinear", **TINY)
+
+
+def test_writer_bank_holds_each_writers_styles_after_fitting(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = KanaVAE(prior="class", fitted_prior=True, writer_bank=3, **TINY)
+    rng = np.random.default_rng(0)
+    images = rng.random((40, 16, 16, 1)).astype(np.float32)
+    labels = np.arange(40) % 5
+    writers = np.arange(40) // 10             # 4 writers; the bank has room for 3
+    assert model.pick_bank_writer([0], rng) is None      # not fitted yet
+    model.fit_latent_prior(images, labels, shrinkage=0, writers=writers)
+    writer = model.pick_bank_writer([0, 1, 2, 3, 4], rng)
+    assert writer in (0, 1, 2)
+    z_mean, _ = model.encode(images, labels)
+    mine = (writers == writer) & (labels == 3)      # writer slots follow id order
+    want = model.to_style(z_mean[mine], labels[mine]).mean(0)
+    np.testing.assert_allclose(model.bank_writer_styles([3], writer)[0], want, rtol=1e-4,
+                               atol=1e-5)
+    save_vae(model, tmp_path, list("あいうえお"))
+    loaded, _ = load_vae(tmp_path)
+    np.testing.assert_allclose(loaded.bank_writer_styles([3], writer), model.bank_writer_styles(
+        [3], writer), atol=1e-6)
