@@ -70,7 +70,6 @@ PRESETS = {
             "output_upsampling": True,              # ... and the pixel layer: 32 -> 64
             "upsampling": "subpixel",               # conv to 4x channels, then depth_to_space:
             "upsampling_kernel": 2,                 # a transposed conv's cost, 5x faster on XLA
-            "class_parts": "marks",                 # base kana + its ゛/゜, each mark learned once
             "prior": "class",                       # learned p(z | class) while training
             "fitted_prior": True,                   # samples: a Gaussian per class fitted ex post
                                                     # to the codes (Ghosh et al. 2020)
