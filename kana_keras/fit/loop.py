@@ -26,8 +26,6 @@ from kana_keras.fit.plan import CHECKPOINT_DIR, Plan, command, have_tensorboard
 
 
 EXIT_NAN = 3
-
-
 #: Tests only: send ourselves the SIGINT of Ctrl-C at one point: "data" (before training),
 #: "train:EPOCH:BATCH" (after that batch) or "val:EPOCH" (during that epoch's validation).
 _SIGINT_ENV = "_KANA_KERAS_FIT_SIGINT_AT"

@@ -16,13 +16,8 @@ from kana_keras.files import write_json_atomic, write_text_atomic
 from kana_keras.fit.plan import CHECKPOINT_DIR, Plan
 
 
-
 RUNS_DIR = Path("runs")
-
-
 SAMPLE_CLASSES_SHOWN = 146
-
-
 #: samples.png draws exactly what ``KanaGenerator.sample`` gives by default: temperature 1.
 SAMPLE_TEMPERATURE = 1.0
 

@@ -23,19 +23,11 @@ from kana_keras.errors import UsageError
 from kana_keras.files import read_json_object
 
 CHECKPOINT_DIR = "checkpoint"
-
-
 BACKENDS = ("jax", "tensorflow", "torch")
-
-
 #: The CPU default: measured fastest of the three for the default model on a 2-core CPU
 #: (per 1,000 images: tensorflow 5.4 CPU-s, torch 24, jax 48: XLA-CPU transposed convs are slow).
 DEFAULT_BACKEND = "tensorflow"
-
-
 PIPELINES = ("auto", "tf.data", "numpy")
-
-
 #: Whole-number flags: (flag, argument name, least value accepted); unset (None) means the preset's.
 INTEGER_FLAGS = (("--epochs", "epochs", 1), ("--batch-size", "batch_size", 1),
                  ("--latent-dim", "latent_dim", 1), ("--image-size", "image_size", 8),

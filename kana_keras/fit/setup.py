@@ -20,12 +20,8 @@ from kana_keras.fit.plan import CHECKPOINT_DIR, FitError, Plan, choose_pipeline
 
 #: At most this many training codes are encoded to fit a fitted prior (memory, time).
 FITTED_PRIOR_CODES = 60_000
-
-
 #: The cosine learning-rate curve ends at this share of the peak rate.
 LR_FLOOR = 0.05
-
-
 #: Tests only: from this many training batches on, feed NaN images (to exercise the NaN stop).
 _NAN_ENV = "_KANA_KERAS_FIT_NAN_FROM_BATCH"
 
