@@ -21,7 +21,7 @@ def ready_cache(data: str = DEFAULT_DATA, size: int = 64):
     ``python -m kana_keras.fit`` would; a cache folder or ETL files work as ``--data`` does.
     """
     from kana_keras.cache import Cache
-    from kana_keras.convert import resolve_data
+    from kana_keras.datasets import resolve_data
 
     try:
         with contextlib.chdir(ROOT if data == "synthetic" else "."):

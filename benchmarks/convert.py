@@ -34,7 +34,10 @@ Why the batched preprocessing stays per image for the pixel passes: measured on 
 padded mosaic ~9-25 us vs ~9 us; connected components on a zero-separated mosaic 15-100 us
 vs ~14 us; bounding boxes by row/column ``any()`` ~7 us vs ``boundingRect`` ~2.5 us). So
 ``prepare_batch`` vectorises the per-chunk arithmetic (the stretch tables) and removes the
-per-record Python work, and leaves the pixel passes to OpenCV, one record at a time.
+per-record Python work, and leaves the pixel passes to OpenCV, one record at a time. The
+connected components and the speck removal run on the ink's bounding box only (about 84x84 of
+the 128x127 record on the benchmark's records), with the component areas from one
+``np.bincount`` over the labels: the same bytes (tests/test_preprocess.py), less work.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kana_keras.errors import CacheError
 from kana_keras.files import atomic_path
 
 SPLITS = ("train", "val", "test")
@@ -41,10 +42,6 @@ ARRAYS = {"images": np.uint8, "labels": np.int64, "sheets": np.int64}
 
 #: A fixed .npy header size, so arrays can grow and get their shape at the end.
 NPY_HEADER_BYTES = 128
-
-
-class CacheError(ValueError):
-    """A cache folder that is missing, incomplete or corrupt (the message names the file)."""
 
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from kana_keras.convert import DataArgumentError
+from kana_keras.errors import DataArgumentError, UsageError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-class UsageError(RuntimeError):
-    """Bad input the user can fix (the message names it and says how): exit 2, any command."""
+__all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "UsageError", "report_errors"]
 
 
 def report_errors(job, *job_args) -> int:

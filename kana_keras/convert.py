@@ -7,7 +7,7 @@ The blog this project grew from needed two notebooks because ETL parsing and Ten
 would not live in one process; we keep the separation on purpose. This module never
 imports TensorFlow, Keras, JAX or torch (a test checks the child's modules), uses one
 process per ETL file, and leaves a cache (``kana_keras.cache``) that training reuses until
-its inputs or parameters change: ``ensure_cache`` is what training calls.
+its inputs or parameters change: ``kana_keras.datasets.ensure_cache`` is what training calls.
 
 ## How a conversion runs
 
@@ -40,7 +40,6 @@ import argparse
 import collections
 import contextlib
 import hashlib
-import json
 import os
 import queue as queue_mod
 import sys
@@ -52,10 +51,9 @@ from pathlib import Path
 import numpy as np
 
 import kana_keras
-from kana_keras import images
 from kana_keras import kana as kana_mod
-from kana_keras.cache import (MANIFEST, NPY_HEADER_BYTES, SPLITS, Cache, CacheError,
-                              CacheWriter, array_name, recover_interrupted, sha256_file)
+from kana_keras.cache import NPY_HEADER_BYTES, SPLITS, Cache, CacheWriter, array_name, sha256_file
+from kana_keras.errors import ConvertError, PreviewError
 from kana_keras.preprocess import PREPROCESS_PARAMS, prepare, prepare_batch
 
 # ## Setup
@@ -71,14 +69,6 @@ MACHINE_PRINTED = {"ETL2"}   # not handwriting: left out, and said so in the man
 
 #: Test hook: seconds a worker sleeps after each chunk (lets a test kill a run mid-way).
 _DELAY_ENV = "_KANA_KERAS_CONVERT_CHUNK_DELAY"
-
-
-class ConvertError(ValueError):
-    """Conversion cannot go on: bad input or unwritable output (the message says which)."""
-
-
-class PreviewError(ConvertError):
-    """The cache was written, only the ``--preview`` picture failed."""
 
 
 @dataclass
@@ -377,7 +367,7 @@ def convert(sources, out, size: int = 64, kana: str = "all", workers: int | None
         raise ConvertError(f"--size must be between 8 and 512 pixels, got {size}")
     classes = kana_mod.kana_classes(kana)
     if preview is not None:
-        images.check_picture_path(preview, "--preview")
+        _check_preview_path(preview)
     files, skipped = resolve_sources(sources, skip_bad=skip_bad, progress=progress)
     workers = max(1, min(int(workers or os.cpu_count() or 1), len(files)))
     out = Path(out)
@@ -561,6 +551,14 @@ def _os_message(exc: OSError, out: Path) -> str:
 # ## Preview
 
 
+def _check_preview_path(path) -> None:
+    """--preview checked before any work (images, with PIL, is imported only when asked for:
+    every spawned worker imports this module, and PIL costs each of them start-up time)."""
+    from kana_keras import images
+
+    images.check_picture_path(path, "--preview")
+
+
 def write_preview(path, classes, size: int, out, n: int = 16) -> Path:
     """Raw ETL records beside their prepared versions (black on white), for a quick look."""
     from kana_keras import etl
@@ -587,106 +585,10 @@ def write_preview(path, classes, size: int, out, n: int = 16) -> Path:
                 break
         # spread the picks over the file: one chunk is enough for a look
         break
+    from kana_keras import images
+
     picture = images.grid(np.stack(cells), labels, cols=8, scale=max(1, 64 // size))
     return images.save_atomic(picture, out)
-
-
-# ## Up-to-date check
-
-
-def is_up_to_date(cache_path, sources, size: int = 64, kana: str = "all",
-                  verify: bool = True) -> tuple[bool, str]:
-    """(True, "") if the cache matches the sources and parameters, else (False, why)."""
-    try:
-        cache = Cache.open(cache_path, verify=verify)
-    except CacheError as exc:
-        return False, str(exc)
-    m = cache.manifest
-    wanted = {"image_size": int(size), "kana": kana, "code_version": CODE_VERSION,
-              "preprocess": json.loads(json.dumps(PREPROCESS_PARAMS))}
-    for key, value in wanted.items():
-        if m.get(key) != value:
-            return False, f"{key} changed ({m.get(key)!r} -> {value!r})"
-    try:
-        files, skipped = resolve_sources(sources, skip_bad=True, progress=False)
-    except (ConvertError, OSError) as exc:
-        return False, str(exc)
-    recorded = {s["path"]: s for s in m.get("sources", [])}
-    current = {str(f.path): f for f in files}
-    skipped_now = {s["path"] for s in skipped}
-    skipped_then = {s["path"] for s in m.get("skipped_sources", [])}
-    if set(current) != set(recorded) or skipped_now != skipped_then:
-        return False, "the set of source files changed"
-    for name, rec in recorded.items():
-        f = current[name]
-        if f.size != rec["size"]:
-            return False, f"{name}: size changed"
-        if f.mtime_ns != rec["mtime_ns"] and sha256_file(f.path) != rec["sha256"]:
-            return False, f"{name}: contents changed"
-    return True, ""
-
-
-def ensure_cache(sources, out=None, size: int = 64, kana: str = "all",
-                 workers: int | None = None, verify: bool = True) -> Path:
-    """The cache for these sources: reused if up to date, else rebuilt by a subprocess.
-
-    The converter runs as ``python -m kana_keras.convert`` so that this process (which may
-    hold TensorFlow and its threads) never forks or decodes ETL itself; its progress bar
-    streams to this process's terminal.
-    """
-    import subprocess
-
-    sources = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
-    out = Path(out) if out is not None else default_cache_dir(sources, size, kana)
-    recover_interrupted(out)
-    fresh, why = is_up_to_date(out, sources, size, kana, verify=verify)
-    if fresh:
-        return out
-    print(f"kana_keras: (re)building the cache {out}: {why}", file=sys.stderr, flush=True)
-    cmd = [sys.executable, "-m", "kana_keras.convert", *map(str, sources), "--out", str(out),
-           "--size", str(size), "--kana", kana]
-    if workers:
-        cmd += ["--workers", str(workers)]
-    env = dict(os.environ)
-    package_root = str(Path(kana_keras.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    try:
-        subprocess.run(cmd, check=True, env=env)
-    except subprocess.CalledProcessError as exc:
-        raise ConvertError(f"the converter failed (exit code {exc.returncode}; its message is "
-                           f"above): {' '.join(cmd)}") from None
-    Cache.open(out)
-    return out
-
-
-class DataArgumentError(ConvertError):
-    """The ``--data`` value itself is unusable (a usage error, not a conversion failure)."""
-
-
-def resolve_data(data, size: int = 64, kana: str = "all") -> Path:
-    """What a ``--data`` argument names → a ready cache folder.
-
-    ``"synthetic"`` (the built-in set), an ETL file or download folder (converted by
-    ``ensure_cache``), or a cache folder itself (used as it is, if its image size fits).
-    Every command that takes ``--data`` (fit, recognizer, evaluate) resolves it here.
-    """
-    if str(data) == "synthetic":
-        from kana_keras import synth
-
-        synth.ensure_synthetic()  # redraws a set drawn by an older synth version first
-        return ensure_cache(["synthetic"], size=size, kana=kana)
-    path = Path(data)
-    if not path.exists():
-        raise DataArgumentError(f"--data {data}: no such file or folder (expected an ETL file/folder, "
-                           f"a cache folder, or 'synthetic')")
-    if (path / MANIFEST).exists():
-        cache = Cache.open(path)
-        if cache.image_size != size:
-            raise DataArgumentError(f"--data {path}: the cache holds {cache.image_size} px images but "
-                               f"{size} px are wanted (pass --image-size {cache.image_size} or "
-                               f"point --data at the ETL files)")
-        return path
-    return ensure_cache([path], size=size, kana=kana)
 
 
 # ## Command line
@@ -711,7 +613,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.preview is not None:
         try:
-            images.check_picture_path(args.preview, "--preview")
+            _check_preview_path(args.preview)
         except ValueError as exc:
             parser.exit(2, f"error: {exc}\n")
     out = args.out or default_cache_dir(args.sources, args.size, args.kana)

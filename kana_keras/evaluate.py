@@ -612,9 +612,9 @@ def _kana_set(classes) -> str:
 
 
 def _cache_for(data: str, size: int, kana: str) -> Path:
-    from kana_keras import convert
+    from kana_keras.datasets import resolve_data
 
-    return convert.resolve_data(data, size=size, kana=kana)
+    return resolve_data(data, size=size, kana=kana)
 
 
 def _markdown(report: dict) -> str:

@@ -7,13 +7,14 @@ KanjiVG strokes, so no Japanese font has to be installed.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Sequence
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from kana_keras import kanjivg
 from kana_keras.files import atomic_path, temporary_name
@@ -140,3 +141,50 @@ def save_gif(images, path: str | os.PathLike, scale: int = 2, duration_ms: int =
     first, rest = frames[0], frames[1:]
     return save_atomic(first, path, format="GIF", save_all=True, append_images=rest,
                        duration=duration_ms, loop=0)
+
+
+def curves(rows: list[dict], width: int = 720, height: int = 300) -> Image.Image:
+    """Training curves from history rows (loss and reconstruction above, KL below; train solid,
+    validation dashed), drawn with PIL: no plotting library to install."""
+    colours = {"loss": (0, 0, 0), "reconstruction_loss": (30, 90, 200), "kl_loss": (200, 60, 30)}
+    picture = Image.new("RGB", (width, height * 2), "white")
+    draw = ImageDraw.Draw(picture)
+    epochs = [r["epoch"] for r in rows]
+    for panel, group in enumerate((("loss", "reconstruction_loss"), ("kl_loss",))):
+        top, left, right, bottom = panel * height + 20, 60, width - 20, panel * height + height - 30
+        values = [float(r[p + k]) for r in rows for k in group for p in ("", "val_")
+                  if math.isfinite(float(r.get(p + k, "nan")))]
+        if not values or not epochs:
+            continue
+        lo, hi = min(values), max(values)
+        hi = hi if hi > lo else lo + 1.0
+        x_of = lambda e: left + (right - left) * ((e - epochs[0]) / max(1, epochs[-1] - epochs[0]))
+        y_of = lambda v: bottom - (bottom - top) * (v - lo) / (hi - lo)
+        draw.rectangle((left, top, right, bottom), outline=(160, 160, 160))
+        draw.text((4, top - 12), f"{hi:.1f}", fill=(0, 0, 0))
+        draw.text((4, bottom - 6), f"{lo:.1f}", fill=(0, 0, 0))
+        draw.text((left, bottom + 6), f"epoch {epochs[0]}", fill=(0, 0, 0))
+        draw.text((right - 60, bottom + 6), f"epoch {epochs[-1]}", fill=(0, 0, 0))
+        for i, key in enumerate(group):
+            for prefix, dashed in (("", False), ("val_", True)):
+                pts = [(x_of(r["epoch"]), y_of(float(r[prefix + key]))) for r in rows
+                       if math.isfinite(float(r.get(prefix + key, "nan")))]
+                _polyline(draw, pts, colours[key], dashed)
+            draw.text((left + 10 + 230 * i, top + 4), f"{key} (val dashed)", fill=colours[key])
+    return picture
+
+
+def _polyline(draw, pts, colour, dashed: bool) -> None:
+    """Points joined 2 px wide, solid or in 6-px dashes; a lone point is a dot."""
+    for a, b in zip(pts, pts[1:]):
+        if not dashed:
+            draw.line((a, b), fill=colour, width=2)
+            continue
+        pieces = max(2, int(math.hypot(b[0] - a[0], b[1] - a[1]) // 6))
+        for j in range(0, pieces, 2):
+            t0, t1 = j / pieces, (j + 1) / pieces
+            draw.line((a[0] + (b[0] - a[0]) * t0, a[1] + (b[1] - a[1]) * t0,
+                       a[0] + (b[0] - a[0]) * t1, a[1] + (b[1] - a[1]) * t1),
+                      fill=colour, width=2)
+    if len(pts) == 1:
+        draw.ellipse((pts[0][0] - 2, pts[0][1] - 2, pts[0][0] + 2, pts[0][1] + 2), fill=colour)

@@ -627,9 +627,9 @@ def main(argv=None) -> int:
 
 
 def _train_from_args(args) -> int:
-    from kana_keras import convert
+    from kana_keras.datasets import resolve_data
 
-    cache = convert.resolve_data(args.data, size=args.image_size)
+    cache = resolve_data(args.data, size=args.image_size)
     metrics = train_recognizer(cache, args.out, epochs=args.epochs, batch_size=args.batch_size,
                                seed=args.seed, photo_pool_size=args.photo_pool)
     shown = {k: v for k, v in metrics.items() if k != "history"}

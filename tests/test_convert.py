@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import etl_writer
-from kana_keras import convert, kanjivg
+from kana_keras import convert, datasets, kanjivg
 from kana_keras.cache import MANIFEST, SPLITS, Cache, NpyAppender, sha256_file
 from kana_keras.kana import ALL_KANA, HIRAGANA
 from kana_keras.preprocess import PREPROCESS_PARAMS
@@ -293,7 +293,7 @@ def test_full_disk_mid_write_keeps_the_earlier_cache(two_files, tmp_path, monkey
 
 
 # ---------------------------------------------------------------------------------------
-# ensure_cache: reuse until the inputs change
+# datasets.ensure_cache: reuse until the inputs change
 # ---------------------------------------------------------------------------------------
 
 
@@ -304,27 +304,27 @@ def test_ensure_cache_reuses_and_rebuilds(two_files, tmp_path, monkeypatch):
         (src / name).write_bytes((two_files / name).read_bytes())
     out = tmp_path / "c"
     monkeypatch.setenv("PYTHONPATH", child_env()["PYTHONPATH"])
-    assert convert.ensure_cache([src], out, size=16, workers=1) == out     # built (child)
+    assert datasets.ensure_cache([src], out, size=16, workers=1) == out     # built (child)
     first = Cache.open(out).verify().manifest
 
     def no_child(*args, **kwargs):
         raise AssertionError("the cache was rebuilt although nothing changed")
 
     monkeypatch.setattr(subprocess, "run", no_child)
-    assert convert.ensure_cache([src], out, size=16, workers=1) == out     # reused
+    assert datasets.ensure_cache([src], out, size=16, workers=1) == out     # reused
     os.utime(src / "ETL8G_02", ns=(1, 1))                                  # touched only
-    assert convert.ensure_cache([src], out, size=16, workers=1) == out     # still reused
-    assert convert.is_up_to_date(out, [src], size=32)[0] is False          # params matter
-    assert convert.is_up_to_date(out, [src], size=16, kana="hiragana")[0] is False
+    assert datasets.ensure_cache([src], out, size=16, workers=1) == out     # still reused
+    assert datasets.is_up_to_date(out, [src], size=32)[0] is False          # params matter
+    assert datasets.is_up_to_date(out, [src], size=16, kana="hiragana")[0] is False
     monkeypatch.undo()
     monkeypatch.setenv("PYTHONPATH", child_env()["PYTHONPATH"])
 
     data = bytearray((src / "ETL8G_02").read_bytes())
     data[RECORD * 5 + 61 + 4000] ^= 0xFF                                  # one pixel pair
     (src / "ETL8G_02").write_bytes(bytes(data))
-    fresh, why = convert.is_up_to_date(out, [src], size=16)
+    fresh, why = datasets.is_up_to_date(out, [src], size=16)
     assert not fresh and "changed" in why
-    convert.ensure_cache([src], out, size=16, workers=1)                   # rebuilt (child)
+    datasets.ensure_cache([src], out, size=16, workers=1)                   # rebuilt (child)
     second = Cache.open(out).verify().manifest
     assert second["sources"][1]["sha256"] != first["sources"][1]["sha256"]
     assert second["sources"][0]["sha256"] == first["sources"][0]["sha256"]
@@ -426,7 +426,7 @@ def test_a_corrupt_cache_named_by_data_is_refused(tiny_cache, tmp_path):
     import shutil
 
     from kana_keras.cache import CacheError
-    from kana_keras.convert import resolve_data
+    from kana_keras.datasets import resolve_data
 
     copy = Path(shutil.copytree(tiny_cache, tmp_path / "copy"))
     shard = copy / "train_images.npy"
@@ -442,10 +442,27 @@ def test_a_corrupt_cache_named_by_data_is_refused(tiny_cache, tmp_path):
 def test_resolve_data_names_the_bad_argument(tiny_cache, tmp_path):
     """--data for fit/recognizer/evaluate: a cache is used as is; a missing path or a cache of
     the wrong image size is refused with the value and what was expected."""
-    from kana_keras.convert import resolve_data
+    from kana_keras.datasets import resolve_data
 
     assert resolve_data(tiny_cache, size=32) == tiny_cache
     with pytest.raises(ValueError, match="no such file or folder"):
         resolve_data(tmp_path / "missing", size=32)
     with pytest.raises(ValueError, match="holds 32 px images but 64 px"):
         resolve_data(tiny_cache, size=64)
+
+
+def test_synthetic_is_checked_once_and_its_cache_reused(synthetic_dir, tmp_path, monkeypatch):
+    """--data synthetic: the drawn set is checked (stamp, file sizes) once per resolve, not
+    again by the up-to-date check or the converter; the cache keeps its synthetic-SIZE-KANA name."""
+    from kana_keras import synth
+
+    calls = []
+    monkeypatch.setattr(synth, "ensure_synthetic", lambda *a, **k: calls.append(1) or synthetic_dir)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", child_env()["PYTHONPATH"])
+    out = datasets.resolve_data("synthetic", size=16, kana="hiragana")     # built (child)
+    assert out == Path("data/cache/synthetic-16-hiragana") and len(calls) == 1
+    assert Cache.open(out).manifest["kana"] == "hiragana"
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("rebuilt for nothing"))
+    assert datasets.resolve_data("synthetic", size=16, kana="hiragana") == out  # reused
+    assert len(calls) == 2

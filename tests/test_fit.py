@@ -284,3 +284,45 @@ def test_summary_names_files_figures_and_next_commands(tmp_path, capsys):
     F.print_summary(Path("weights"), [row], None, 60.0, Path("runs/weights-1"))
     out = capsys.readouterr().out
     assert "python demo/app.py\n" in out and "python -m kana_keras.evaluate\n" in out
+
+
+# ## The Plan and the steps, in-process (no training)
+
+
+def test_progress_is_a_bar_on_a_terminal_and_a_line_per_epoch_into_a_pipe(monkeypatch):
+    from kana_keras.fit.loop import keras_verbosity
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    assert keras_verbosity(quiet=False) == 2 and keras_verbosity(quiet=True) == 0
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert keras_verbosity(quiet=False) == 1
+
+
+def test_the_plan_carries_the_run_and_the_recognizer_hears_quiet(tmp_path, monkeypatch):
+    """Every step takes the Plan alone; --quiet and --seed reach the recognizer beside the VAE,
+    whose figures go into the model card."""
+    from types import SimpleNamespace
+
+    from kana_keras import recognizer
+    from kana_keras.fit import card, plan as P
+
+    calls = []
+
+    def fake_train(path, out, seed, progress):
+        calls.append((path, out, seed, progress))
+        return {"test_accuracy": 0.51234, "test_count": 10, "history": [1, 2]}
+
+    monkeypatch.setattr(recognizer, "train_recognizer", fake_train)
+    plan = P.plan_run(P.build_parser().parse_args(
+        ["--out", str(tmp_path), "--quiet", "--seed", "3", "--epochs", "2", "--resume"]))
+    assert (plan.out, plan.quiet, plan.seed, plan.resume, plan.recognizer) == (
+        tmp_path, True, 3, True, True)
+    assert plan.training["epochs"] == 2 and plan.model_kwargs["seed"] == 3
+    (tmp_path / "MODEL_CARD.md").write_text("# Model card\n", encoding="utf-8")
+    metrics = card.train_recognizer_beside(plan, SimpleNamespace(path=tmp_path / "c"), 0.0)
+    assert calls == [(tmp_path / "c", tmp_path, 3, False)] and metrics["test_count"] == 10
+    text = (tmp_path / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "## Recognizer (recognizer.weights.h5)" in text and "- test_accuracy: 0.5123" in text
+    assert "history" not in text
+    plan.recognizer = False
+    assert card.train_recognizer_beside(plan, None, 0.0) is None and len(calls) == 1

@@ -44,7 +44,8 @@ def test_caption_draws_kana_from_strokes_and_strip_is_one_row():
 
 def test_save_atomic_leaves_only_the_picture(tmp_path):
     out = images.save_atomic(images.grid(ink_squares(2)), tmp_path / "sub" / "g.png")
-    assert out == tmp_path / "sub" / "g.png" and Image.open(out).format == "PNG"
+    with Image.open(out) as picture:
+        assert out == tmp_path / "sub" / "g.png" and picture.format == "PNG"
     assert [p.name for p in out.parent.iterdir()] == ["g.png"]
     frames = np.zeros((4, 8, 8), np.uint8)
     for i in range(4):
@@ -82,3 +83,39 @@ def test_check_picture_path_names_the_flag_and_value(tmp_path, monkeypatch, name
 def test_check_picture_path_accepts_a_new_folder(tmp_path):
     assert images.check_picture_path(tmp_path / "new" / "g.PNG") == tmp_path / "new" / "g.PNG"
     assert list(tmp_path.iterdir()) == []   # checked, nothing made yet
+
+
+def _history(epochs, nan_val=False):
+    return [{"epoch": e, "loss": 100.0 - e, "reconstruction_loss": 90.0 - e, "kl_loss": 5.0 + e,
+             "val_loss": float("nan") if nan_val else 101.0 - e,
+             "val_reconstruction_loss": 91.0 - e, "val_kl_loss": 5.5 + e} for e in epochs]
+
+
+def _colour_pixels(picture, rgb) -> int:
+    return int(np.all(np.asarray(picture) == rgb, axis=-1).sum())
+
+
+def test_curves_draw_each_loss_in_its_colour_in_two_panels():
+    picture = images.curves(_history(range(1, 6)), width=400, height=200)
+    assert picture.size == (400, 400) and picture.mode == "RGB"
+    pixels = np.asarray(picture)
+    blue, red = (30, 90, 200), (200, 60, 30)
+    kl_rows = np.nonzero(np.all(pixels == red, axis=-1).any(axis=1))[0]
+    recon_rows = np.nonzero(np.all(pixels == blue, axis=-1).any(axis=1))[0]
+    assert kl_rows.min() > 200                    # KL has the lower panel to itself
+    assert recon_rows.max() < 200                 # reconstruction stays in the top panel
+    assert _colour_pixels(picture, (0, 0, 0)) > 0  # the total loss in black
+
+
+def test_curves_dash_validation_and_skip_values_that_are_not_numbers():
+    solid_and_dashed = images.curves(_history(range(1, 6)))
+    no_val_loss = images.curves(_history(range(1, 6), nan_val=True))
+    black = (0, 0, 0)
+    # the dashed validation loss adds black pixels; without it (NaN) only the solid line is left
+    assert _colour_pixels(solid_and_dashed, black) > _colour_pixels(no_val_loss, black) > 0
+
+
+def test_curves_of_one_epoch_are_dots_and_of_none_an_empty_frame():
+    one = images.curves(_history([3]))
+    assert _colour_pixels(one, (200, 60, 30)) > _colour_pixels(images.curves([]), (200, 60, 30))
+    assert _colour_pixels(images.curves([]), (0, 0, 0)) == 0

@@ -38,7 +38,7 @@ def fitted_samples(gen, train_x, train_y, labels, eps, shrinkage: float) -> np.n
 def main(argv=None) -> int:
     from kana_keras import evaluate as ev
     from kana_keras.cache import Cache
-    from kana_keras.convert import resolve_data
+    from kana_keras.datasets import resolve_data
     from kana_keras.images import to_uint8
     from kana_keras.inference import KanaGenerator
     from kana_keras.model import load_vae
