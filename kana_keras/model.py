@@ -264,6 +264,7 @@ class KanaVAE(VAETrainer, keras.Model):
             x = _activation(self.activation, self.leaky_slope, "act_hidden")(x)
         z_mean = keras.layers.Dense(self.latent_dim, name="z_mean")(x)
         z_log_var = keras.layers.Dense(self.latent_dim, name="z_log_var")(x)
+        inputs = inputs if self.conditional else images  # one input: no list to match
         return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
 
     def _build_decoder(self):
