@@ -36,6 +36,7 @@ def stroke_groups(char: str, n: int) -> np.ndarray:
 #: き and さ, one-stroke り, ふ's top running into its middle curve.
 # fmt: off
 JOINS = {"き": (2, 3), "ぎ": (2, 3), "さ": (1, 2), "ざ": (1, 2), "り": (0, 1), "ふ": (0, 1),
+         "む": (0, 1),
          "ぶ": (0, 1), "ぷ": (0, 1)}
 #: The dash-and-sweep kana: base form and the indices of its dashes. ツ's dashes stand side
 #: by side above a falling sweep, シ's are stacked left of a rising one; ソ's dash falls
@@ -89,6 +90,7 @@ def _dash_habit(char: str, base: list[np.ndarray], style: WriterStyle,
         closer = 1.0 - strength * habit.uniform(0.1, 0.45)
         for i, c in zip(dashes, centres):
             out[i] = out[i] + (mid + (c - mid) * closer - c)
+        out[dashes[0]], out[dashes[1]] = _keep_apart(out[dashes[0]], out[dashes[1]], style)
     sweep = len(dashes)
     if form == "ン":                                      # dot far left, shallow sweep
         out[0] = out[0] + np.array([-strength * habit.uniform(0, 12), strength * habit.uniform(-3, 6)])
@@ -101,11 +103,59 @@ def _dash_habit(char: str, base: list[np.ndarray], style: WriterStyle,
     return out
 
 
+def _keep_apart(a: np.ndarray, b: np.ndarray, style: WriterStyle) -> tuple[np.ndarray, np.ndarray]:
+    """Two dashes pushed apart until a pen's width of paper shows between them.
+
+    Upright dashes set close stay two (ツ, シ); merged into one they would read as ソ or リ.
+    """
+    least = 1.5 * style.pen_width * kanjivg.KANJIVG_BOX + 2.0
+    gap = float(np.min(np.hypot(*(a[:, None, :] - b[None, :, :]).transpose(2, 0, 1))))
+    if gap >= least:
+        return a, b
+    axis = b.mean(axis=0) - a.mean(axis=0)
+    axis = axis / max(float(np.hypot(*axis)), 1e-6)
+    push = axis * (least - gap) / 2
+    return a - push, b + push
+
+
+#: Where the short stroke of ヌ and マ sits on the long one varies most between people:
+#: ヌ's tick crosses far or barely, マ's meets the hook high or low.
+CROSSINGS = {"ヌ": 1, "マ": 1}
+#: The dot that tells a hiragana from its katakana twin (か/カ, や/ヤ); people shrink it,
+#: but never below 70 % (``proxies`` holds out the smaller dots).
+TWIN_DOTS = {"か": 2, "が": 2, "や": 1}
+
+
+def _crossing(char: str, base: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """ヌ's tick longer or shorter about its middle, マ's stroke reaching higher or lower."""
+    out = list(base)
+    i = CROSSINGS[char]
+    s = out[i]
+    if char == "ヌ":
+        c = s.mean(axis=0)
+        out[i] = (s - c) * rng.uniform(0.85, 1.4) + c
+    else:                                                  # about its lower end
+        out[i] = (s - s[-1]) * rng.uniform(0.75, 1.3) + s[-1]
+    return out
+
+
+def _twin_dot(char: str, base: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    out = list(base)
+    i = TWIN_DOTS[char]
+    c = out[i].mean(axis=0)
+    out[i] = (out[i] - c) * rng.uniform(0.7, 1.0) + c
+    return out
+
+
 def variant_strokes(char: str, style: WriterStyle, rng: np.random.Generator) -> list[np.ndarray]:
     """KanjiVG strokes, sometimes in a common handwritten form instead of the textbook one."""
     base = [np.asarray(s, np.float64) for s in kanjivg.strokes(char, 1.0)]
     if char in DASHES:
         base = _dash_habit(char, base, style, rng)
+    if char in CROSSINGS:
+        base = _crossing(char, base, rng)
+    if char in TWIN_DOTS and rng.random() < 0.5 * style.variant:
+        base = _twin_dot(char, base, rng)
     if char in JOINS and rng.random() < 0.7 * style.variant:
         i, j = JOINS[char]
         base = base[:i] + [_join(base[i], base[j])] + base[i + 1:j] + base[j + 1:]
