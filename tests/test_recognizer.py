@@ -53,6 +53,21 @@ def test_augment_keeps_a_prepared_looking_image():
     assert np.array_equal(a, R.augment(img, np.random.default_rng(5)))
 
 
+def test_scan_like_gives_every_kind_of_scan_and_keeps_the_picture_prepared():
+    img = np.zeros((64, 64), np.uint8)
+    img[10:54, 26:34] = 255                                   # an 8 px stroke and a bar
+    img[28:36, 10:54] = 230
+    outs = [R.scan_like(img, np.random.default_rng(i)) for i in range(40)]
+    assert all(o.shape == (64, 64) and o.dtype == np.uint8 and o.max() > 50 for o in outs)
+    assert all(o[:3, :3].max() == 0 for o in outs)            # paper stays zero after prepare
+    widths = [np.count_nonzero(o > 128) for o in outs]
+    # 1-bit copies of one clean picture can coincide; the other kinds are random each time
+    assert len({o.tobytes() for o in outs}) >= 20
+    assert min(widths) < 0.5 * np.count_nonzero(img > 128), "no hairline copy among 40"
+    again = R.scan_like(img, np.random.default_rng(3))
+    assert np.array_equal(again, outs[3])
+
+
 def test_label_smoothing_penalises_overconfidence():
     import keras
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import unicodedata
 
@@ -86,7 +87,7 @@ def test_readme_and_stamp_say_what_the_files_are(synthetic_dir, writers):
 
 
 def test_files_hold_whole_writers_and_stale_files_go(tmp_path, monkeypatch):
-    monkeypatch.setattr(synth, "WRITERS_PER_FILE", 2)
+    monkeypatch.setattr(synth.dataset, "WRITERS_PER_FILE", 2)
     files = synth.generate(tmp_path, writers=5, seed=1, kana="katakana", progress=False, workers=1)
     assert [f.name for f in files] == ["ETL8G_01", "ETL8G_02", "ETL8G_03"]
     sheets = [set(etl.read(f).sheets.tolist()) for f in files]
@@ -164,8 +165,8 @@ def test_dakuten_and_handakuten_stay_clear_of_the_body_and_of_each_other():
         style = synth.WriterStyle.random(rng)
         pen = style.pen_width * 109.0
         for char in voiced:
-            strokes, _, _ = synth._geometry(char, style, rng)
-            groups = synth._stroke_groups(char, len(strokes))
+            strokes, _, _ = synth.strokes.character_strokes(char, style, rng)
+            groups = synth.habits.stroke_groups(char, len(strokes))
             body = np.concatenate([s for s, g in zip(strokes, groups) if not g])
             marks = [s for s, g in zip(strokes, groups) if g]
 
@@ -234,7 +235,7 @@ def test_ensure_synthetic_draws_only_when_needed(tmp_path, monkeypatch):
         calls.append(kwargs)
         return real_generate(*args, **{**kwargs, "workers": 1})
 
-    monkeypatch.setattr(synth, "generate", counting_generate)
+    monkeypatch.setattr(synth.dataset, "generate", counting_generate)
     out = tmp_path / "syn"
     options = {"writers": 1, "seed": 3, "kana": "katakana", "progress": False}
     assert synth.ensure_synthetic(out, **options) == out and len(calls) == 1
@@ -256,7 +257,7 @@ def test_ensure_synthetic_draws_only_when_needed(tmp_path, monkeypatch):
 def test_a_set_drawn_by_an_older_version_or_font_table_is_redrawn(tmp_path, monkeypatch):
     calls = []
     real_generate = synth.generate
-    monkeypatch.setattr(synth, "generate", lambda *a, **k: calls.append(k) or real_generate(
+    monkeypatch.setattr(synth.dataset, "generate", lambda *a, **k: calls.append(k) or real_generate(
         *a, **{**k, "workers": 1}))
     out = tmp_path / "syn"
     options = {"writers": 1, "seed": 0, "kana": "katakana", "progress": False}
@@ -295,7 +296,7 @@ def test_a_font_writer_round_trips_through_the_etl_reader(tmp_path):
     from kana_keras import forms
 
     w = next(w for w in range(50) if synth.writer_hand(0, w)[1] is not None)
-    data = synth._writer_records((0, w, list("きツね"), 1))
+    data = synth.dataset._writer_records((0, w, list("きツね"), 1))
     path = tmp_path / "ETL8G_01"
     path.write_bytes(data)
     recs = etl.read(path)
@@ -308,14 +309,14 @@ def test_a_font_writer_round_trips_through_the_etl_reader(tmp_path):
 
 
 def _style(**kw):
-    return synth.dataclasses.replace(synth.WriterStyle(), **kw)
+    return dataclasses.replace(synth.WriterStyle(), **kw)
 
 
 def test_joined_strokes_are_one_stroke_in_some_samples_of_a_variant_writer():
-    counts = {len(synth._variant_strokes("き", _style(variant=1.0), np.random.default_rng(i)))
+    counts = {len(synth.habits.variant_strokes("き", _style(variant=1.0), np.random.default_rng(i)))
               for i in range(30)}
     assert counts == {3, 4}
-    plain = {len(synth._variant_strokes("き", _style(variant=0.0), np.random.default_rng(i)))
+    plain = {len(synth.habits.variant_strokes("き", _style(variant=0.0), np.random.default_rng(i)))
              for i in range(30)}
     assert plain == {4}
 
@@ -332,8 +333,8 @@ def test_dash_habits_turn_dashes_upright_but_keep_tsu_and_shi_apart():
     turned, rows, columns = [], [], []
     for hand in range(60):
         rng = np.random.default_rng(hand)
-        tsu = synth._variant_strokes("ツ", _style(hand=hand), rng)
-        shi = synth._variant_strokes("シ", _style(hand=hand), rng)
+        tsu = synth.habits.variant_strokes("ツ", _style(hand=hand), rng)
+        shi = synth.habits.variant_strokes("シ", _style(hand=hand), rng)
         assert len(tsu) == 3 and np.array_equal(tsu[2], tsu0[2])    # the sweep is untouched
         turned.append(abs(90 - _angle(tsu[0])) <= abs(90 - _angle(tsu0[0])) + 1)
         d_tsu = tsu[1].mean(0) - tsu[0].mean(0)
@@ -345,7 +346,7 @@ def test_dash_habits_turn_dashes_upright_but_keep_tsu_and_shi_apart():
 
 def test_n_keeps_its_dot_left_of_a_rising_sweep():
     for hand in range(40):
-        n = synth._variant_strokes("ン", _style(hand=hand), np.random.default_rng(hand))
+        n = synth.habits.variant_strokes("ン", _style(hand=hand), np.random.default_rng(hand))
         dot, sweep = n
         assert dot.mean(0)[0] < sweep.mean(0)[0]
         assert sweep[-1][1] < sweep[0][1]                            # rises left to right
