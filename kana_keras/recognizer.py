@@ -597,7 +597,7 @@ def fit_recognizer(splits: dict, classes, out_dir, epochs: int = DEFAULT_EPOCHS,
                   loss=_loss(label_smoothing), metrics=["accuracy"])
     val_in = val_x.astype(np.float32)[..., None] / 255.0
     history = model.fit(batches, epochs=epochs, validation_data=(val_in, val_y.astype(np.int32)),
-                        verbose=1 if progress else 0)
+                        verbose=(1 if sys.stdout.isatty() else 2) if progress else 0)
     train_seconds = time.time() - t0
 
     # calibrate on the validation writers, clean and photo-like
