@@ -63,7 +63,7 @@ MARKED_TARGET = 0.90
 #: drawn by the model itself.
 WRITE_WORDS = ("ありがとう", "さくらんぼ", "カタカナ", "ひらがな", "ゆきだるま", "パンダ")
 WRITE_SEEDS = (0, 1, 2, 3)
-WRITER_WORDS = 24
+WRITER_WORDS = 96
 
 
 # ## The user's edge: one conversion each way

@@ -40,7 +40,7 @@ VAL_WRITERS = 4
 IMAGE_SIZE = 32
 WIDTHS = (16, 32, 96)
 # optimization
-DEFAULT_EPOCHS = 10
+DEFAULT_EPOCHS = 8
 BATCH_SIZE = 128
 LEARNING_RATE = 3e-3
 
@@ -117,6 +117,10 @@ def build_judge(num_classes: int, image_size: int = IMAGE_SIZE, widths=WIDTHS):
 
     inputs = keras.Input((image_size, image_size, 1), name="image")
     x = layers.Rescaling(1.0 / 255.0)(inputs)
+    # training only: small turns, shifts and zooms, many hands out of few drawn writers
+    x = layers.RandomRotation(0.03, fill_mode="constant")(x)
+    x = layers.RandomTranslation(0.06, 0.06, fill_mode="constant")(x)
+    x = layers.RandomZoom(0.1, fill_mode="constant")(x)
     x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False)(x)
     x = layers.ReLU()(_norm()(x))
     for i, width in enumerate(widths[1:]):
@@ -227,9 +231,13 @@ def train_judge(out_dir, classes=None, writers: int = DEFAULT_WRITERS, epochs: i
 
 def save_judge(judge: Judge, out_dir) -> Path:
     """The model, its facts and a card, each written whole."""
+    import keras
+
     out = Path(out_dir)
+    bare = keras.models.clone_model(judge.model)    # uncompiled: no optimizer state saved
+    bare.set_weights(judge.model.get_weights())
     with atomic_path(out / MODEL_FILE) as tmp:
-        judge.model.save(tmp)
+        bare.save(tmp)
     write_json_atomic(out / INFO_FILE, judge.info)
     write_text_atomic(out / CARD_FILE, _card(judge.info))
     return out

@@ -88,11 +88,16 @@ def test_evaluate_writes_a_report_for_a_tiny_model(tiny_cache, tmp_path):
     assert forms["recognised"]["count"] == forms["reconstructions"]["count"] == 146
     assert 0 <= forms["recognised"]["accuracy"] <= 1 and len(forms["per_source"]) == 1
     assert "heldout_forms" not in unconditional
+    assert default["marked"]["classes"] == 50 and default["marked"]["samples"]["classes"] == 50
+    assert default["novelty"]["classes"] > 0 and default["novelty"]["test_median"] > 0
+    assert default["write"]["words"] == 24 and 0 <= default["write"]["legible"] <= 1
+    assert "second_judge" not in default and report["judge"] is None
     assert "samples_legible" in unconditional and "samples_recognised" not in unconditional
     saved = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
     assert saved["results"]["default"]["kana_fid"] == pytest.approx(default["kana_fid"])
     md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
     assert "| metric | default | blog |" in md and "## Held-out letter forms by font" in md
+    assert "Second judge: **missing**" in md and "゛/゜ samples below 90%" in md
     for name in ("default_samples.png", "blog_samples.png", "default_reconstructions.png",
                  "realistic.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0
