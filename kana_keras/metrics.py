@@ -287,7 +287,8 @@ def novelty(samples, sample_labels, test, test_labels, train, train_labels,
     if not s_dist:
         return {"ratio": float("nan"), "sample_median": float("nan"),
                 "test_median": float("nan"), "classes": 0}
-    s_med, t_med = float(np.median(np.concatenate(s_dist))), float(np.median(np.concatenate(t_dist)))
+    s_med = float(np.median(np.concatenate(s_dist)))
+    t_med = float(np.median(np.concatenate(t_dist)))
     return {"ratio": s_med / t_med if t_med > 0 else float("nan"), "sample_median": s_med,
             "test_median": t_med, "classes": len(s_dist), "size": size}
 
