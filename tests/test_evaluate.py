@@ -89,7 +89,7 @@ def test_evaluate_writes_a_report_for_a_tiny_model(tiny_cache, tmp_path):
     assert 0 <= forms["recognised"]["accuracy"] <= 1 and len(forms["per_source"]) == 1
     assert "heldout_forms" not in unconditional
     assert default["marked"]["classes"] == 50 and default["marked"]["samples"]["classes"] == 50
-    assert default["novelty"]["classes"] > 0 and default["novelty"]["test_median"] > 0
+    assert default["novelty"]["classes"] > 0 and default["novelty"]["test_median"] >= 0
     assert default["write"]["words"] == 24 and 0 <= default["write"]["legible"] <= 1
     assert "second_judge" not in default and report["judge"] is None
     assert "samples_legible" in unconditional and "samples_recognised" not in unconditional
