@@ -40,6 +40,11 @@ def ink_to_paper(images) -> np.ndarray:
     return 255 - to_uint8(images)
 
 
+def paper_to_ink(pictures) -> np.ndarray:
+    """Black-on-white pictures (as the API hands them out) → ink-high uint8 (N, H, W)."""
+    return 255 - to_uint8(pictures)
+
+
 def caption(text: str, height: int = 16) -> np.ndarray:
     """A caption (ink-high uint8, height x n*height) drawn from KanjiVG strokes."""
     cells = []

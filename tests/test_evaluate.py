@@ -10,44 +10,6 @@ import pytest
 from kana_keras import evaluate as E
 
 
-def test_perfect_reconstruction_scores_zero():
-    rng = np.random.default_rng(0)
-    x = rng.random((5, 8, 8, 1))
-    zero = np.zeros((5, 3))
-    m = E.per_image_losses(x, x, x, zero, zero)
-    assert m["reconstruction_mse"] == 0 and m["reconstruction_loss"] == 0
-    assert m["kl_loss"] == 0 and m["loss"] == 0
-    # one pixel off by 1 in one image of five: loss 1/5 per image; KL of N(1, 1) is 0.5 per dim
-    y = x.copy()
-    y[0, 0, 0, 0] += 1.0
-    m = E.per_image_losses(x, y, y, np.ones((5, 3)), zero, beta=2.0)
-    assert m["reconstruction_loss"] == pytest.approx(0.2)
-    assert m["reconstruction_mse"] == pytest.approx(1 / (5 * 64))
-    assert m["kl_loss"] == pytest.approx(1.5)
-    assert m["loss"] == pytest.approx(0.2 + 2 * 1.5)
-
-
-def test_kl_to_a_class_prior_matches_the_training_loss():
-    import keras
-
-    from kana_keras.model import vae_loss
-
-    rng = np.random.default_rng(0)
-    x = rng.random((4, 8, 8, 1)).astype(np.float32)
-    zm, zlv, pm = (rng.standard_normal((4, 3)).astype(np.float32) for _ in range(3))
-    plv = rng.uniform(-2, 2, (4, 3)).astype(np.float32)
-    m = E.per_image_losses(x, x, x, zm, zlv, 1.0, pm, plv)
-    want = float(keras.ops.convert_to_numpy(vae_loss(x, x, zm, zlv, 1.0, pm, plv)[2]))
-    assert m["kl_loss"] == pytest.approx(want, rel=1e-5)
-    same = E.per_image_losses(x, x, x, zm, zlv, 1.0, zm, zlv)
-    assert same["kl_loss"] == pytest.approx(0, abs=1e-9)
-    # N(1, 1) against the prior N(0, 4): 0.5 * (log 4 - 1 + 2 / 4) per dimension
-    one, zero = np.ones((5, 3)), np.zeros((5, 3))
-    m = E.per_image_losses(x[:1].repeat(5, 0), x[:1].repeat(5, 0), x[:1].repeat(5, 0), one, zero,
-                           prior_mean=zero, prior_log_var=np.full((5, 3), np.log(4.0)))
-    assert m["kl_loss"] == pytest.approx(3 * 0.5 * (np.log(4.0) - 0.5))
-
-
 def test_evaluate_vae_uses_a_class_prior(tmp_path, monkeypatch):
     """Samples come from p(z | class), and the test KL is taken to each image's class prior."""
     from types import SimpleNamespace
@@ -67,7 +29,8 @@ def test_evaluate_vae_uses_a_class_prior(tmp_path, monkeypatch):
     test_y = np.repeat(np.arange(3), 4)
     test_x = (rng.random((12, 16, 16)) * 255).astype(np.uint8)
     cache = SimpleNamespace(classes=classes, image_size=16, images=lambda split: test_x,
-                            labels=lambda split: test_y)
+                            labels=lambda split: test_y, sheets=lambda split: np.tile(
+                                np.arange(4), 3))
     judge = SimpleNamespace(image_size=16, classes=classes,
                             predict=lambda imgs: np.zeros(len(imgs), int),
                             probabilities=lambda imgs: np.full((len(imgs), 3), 1 / 3),
@@ -90,58 +53,6 @@ def test_evaluate_vae_uses_a_class_prior(tmp_path, monkeypatch):
     standard = E.per_image_losses(x, x, x, z_mean, z_log_var)["kl_loss"]
     assert result["test"]["kl_loss"] == pytest.approx(want, rel=1e-4)
     assert abs(want - standard) > 1.0
-
-
-def test_judge_accuracy_with_a_fake_recognizer():
-    classes = ["あ", "い", "へ", "ヘ"]
-    images = np.zeros((6, 4, 4))
-    targets = np.array([0, 0, 1, 1, 2, 3])
-    answers = np.array([0, 1, 1, 1, 3, 2])     # one wrong; へ/ヘ swapped count as right
-    m = E.judge_accuracy(lambda imgs: answers[:len(imgs)], images, targets, classes)
-    assert m["accuracy"] == pytest.approx(5 / 6)
-    assert m["per_class"] == {"あ": 0.5, "い": 1.0, "へ": 1.0, "ヘ": 1.0}
-    assert m["count"] == 6
-
-
-def test_mean_pairwise_distance_on_known_points():
-    pts = np.array([[0.0, 0.0], [3.0, 4.0]])
-    assert E.mean_pairwise_distance(pts) == pytest.approx(5.0)
-    tri = np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]])
-    assert E.mean_pairwise_distance(tri) == pytest.approx((5 + 10 + 5) / 3)
-    assert E.mean_pairwise_distance(pts[:1]) == 0.0
-
-
-def test_diversity_of_a_constant_generator_is_zero_and_of_real_data_one():
-    rng = np.random.default_rng(0)
-    real = rng.random((40, 8, 8))
-    labels = np.repeat(np.arange(4), 10)
-    constant = np.repeat(real[:1], 40, axis=0)
-    assert E.diversity_ratio(constant, labels, real, labels)["ratio"] == pytest.approx(0.0, abs=1e-6)
-    same = E.diversity_ratio(real, labels, real, labels)
-    assert same["ratio"] == pytest.approx(1.0) and len(same["per_class"]) == 4
-    noisy = E.diversity_ratio(real * 3, labels, real, labels)["ratio"]
-    assert noisy == pytest.approx(3.0)
-
-
-def test_frechet_distance_of_a_set_with_itself_is_zero():
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(500, 6))
-    a -= a.mean(axis=0)
-    assert E.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
-    shifted = a + np.array([2.0, 0, 0, 0, 0, 0])
-    assert E.frechet_distance(a, shifted) == pytest.approx(4.0, rel=1e-6)  # |mu shift|^2
-    scaled = a * 2.0    # same mean; trace term: sum (s_a - s_b)^2 over eigenvalues
-    w = np.linalg.eigvalsh(np.cov(a, rowvar=False))
-    assert E.frechet_distance(a, scaled) == pytest.approx(float(((np.sqrt(w) - 2 * np.sqrt(w)) ** 2).sum()), rel=1e-4)
-
-
-def test_judge_view_cleans_haze_and_keeps_empty_images_empty():
-    haze = np.full((2, 16, 16), 0.1, np.float32)
-    haze[0, 4:12, 7:9] = 0.8                      # a soft stroke on a grey haze
-    seen = E.judge_view(haze, 32)
-    assert seen.shape == (2, 32, 32) and seen.dtype == np.uint8
-    assert seen[0].max() > 200 and (seen[0] == 0).mean() > 0.5   # haze gone, stroke kept
-    assert not seen[1].any()                                     # nothing to see: stays empty
 
 
 def test_table_shows_present_metrics_only():
@@ -177,63 +88,19 @@ def test_evaluate_writes_a_report_for_a_tiny_model(tiny_cache, tmp_path):
     assert forms["recognised"]["count"] == forms["reconstructions"]["count"] == 146
     assert 0 <= forms["recognised"]["accuracy"] <= 1 and len(forms["per_source"]) == 1
     assert "heldout_forms" not in unconditional
+    assert default["marked"]["classes"] == 50 and default["marked"]["samples"]["classes"] == 50
+    assert default["novelty"]["classes"] > 0 and default["novelty"]["test_median"] >= 0
+    assert default["write"]["words"] == 24 and 0 <= default["write"]["legible"] <= 1
+    assert "second_judge" not in default and report["judge"] is None
     assert "samples_legible" in unconditional and "samples_recognised" not in unconditional
     saved = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
     assert saved["results"]["default"]["kana_fid"] == pytest.approx(default["kana_fid"])
     md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
     assert "| metric | default | blog |" in md and "## Held-out letter forms by font" in md
+    assert "Second judge: **missing**" in md and "゛/゜ samples below 90%" in md
     for name in ("default_samples.png", "blog_samples.png", "default_reconstructions.png",
                  "realistic.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0
-
-
-# ## Ink, sharpness, style: each pinned on constructed images
-
-
-def _stroke(width: int, value: float = 1.0, side: int = 32) -> np.ndarray:
-    img = np.zeros((side, side), np.float32)
-    img[4:28, 16 - width // 2:16 - width // 2 + width] = value
-    return img
-
-
-def test_peak_ink_of_a_blank_is_zero_and_of_a_full_stroke_one():
-    imgs = np.stack([np.zeros((32, 32)), _stroke(3), _stroke(3, 0.4)])
-    np.testing.assert_allclose(E.peak_ink(imgs), [0.0, 1.0, 0.4], atol=1e-6)
-    np.testing.assert_allclose(E.peak_ink((imgs * 255).astype(np.uint8)), [0, 1, 0.4], atol=0.01)
-    q = E.ink_quality(imgs[1:], reference_sharpness=1.0)
-    assert q["peak_ink_median"] == pytest.approx(0.7, abs=1e-6)
-
-
-def test_sharpness_ignores_darkness_and_halves_for_a_smeared_stroke():
-    crisp, faint = E.sharpness(np.stack([_stroke(2), _stroke(2, 0.3)]))
-    assert crisp == pytest.approx(faint, rel=1e-6)              # contrast-normalised
-    assert crisp == pytest.approx((2 * 24 + 2 * 2) / (2 * 24), rel=1e-6)   # edges / ink
-    import cv2
-    smeared = cv2.GaussianBlur(_stroke(2), (0, 0), 2.0)
-    assert E.sharpness(smeared[None])[0] < 0.6 * crisp
-    assert np.isnan(E.sharpness(np.zeros((1, 8, 8)))[0])
-
-
-def test_style_kept_scores_a_perfect_reconstruction_and_not_the_class_average():
-    rng = np.random.default_rng(0)
-    inputs = np.stack([_stroke(3 + i % 4) for i in range(8)])
-    for i in range(8):  # each writer puts the stroke elsewhere, with a second stroke
-        inputs[i] = np.roll(inputs[i], rng.integers(-6, 6), axis=1)
-        inputs[i, 10 + i:13 + i, 4:28] = 1.0
-    labels = np.zeros(8, int)
-    means = inputs.mean(0, keepdims=True)
-    perfect = E.style_kept(inputs, inputs, labels, means, 32)
-    assert perfect["share"] == 1.0 and perfect["iou_reconstruction"] == pytest.approx(1.0)
-    average = E.style_kept(inputs, np.repeat(means, 8, 0), labels, means, 32)
-    assert average["share"] == 0.0
-
-
-def test_mask_iou_on_known_masks():
-    a = np.zeros((3, 4, 4), bool)
-    b = a.copy()
-    a[0, :2], b[0, 1:3] = True, True     # rows 0-1 vs 1-2: 1 shared row of 3
-    a[1], b[1] = True, True
-    np.testing.assert_allclose(E.mask_iou(a, b), [1 / 3, 1.0, 0.0])
 
 
 def test_user_recognised_counts_refusals_as_wrong():
@@ -246,11 +113,90 @@ def test_user_recognised_counts_refusals_as_wrong():
     assert m["per_class"] == {"あ": pytest.approx(1 / 3), "へ": 1.0}
 
 
-def test_class_means_summed_in_chunks_equal_the_plain_mean_and_zero_for_an_absent_class():
-    rng = np.random.default_rng(0)
-    x = (rng.random((50, 8, 8)) * 255).astype(np.uint8)
-    y = rng.integers(0, 3, 50)                     # class 3 never appears
-    got = E.class_means(x, y, 4, chunk=7)
-    want = [(x[y == c] / 255.0).mean(0) for c in range(3)]
-    np.testing.assert_allclose(got[:3], want, atol=1e-6)
-    assert got.shape == (4, 8, 8) and not got[3].any()
+
+
+# ## The user's edge and the new rows, on fakes that would catch a wrong polarity
+
+
+def test_the_user_edge_hands_out_paper_and_takes_back_ink():
+    from types import SimpleNamespace
+
+    from kana_keras.inference import Reconstruction
+
+    ink = np.zeros((2, 8, 8), np.uint8)
+    ink[:, 2:6, 3:5] = 255
+    seen = []
+
+    def recognize_batch(pictures, k=1):
+        seen.extend(pictures)
+        return [[("あ", 1.0)] if p.mean() > 128 else [("い", 1.0)] for p in pictures]
+
+    def reconstruct(picture):      # hands the picture back: paper in, paper out
+        return Reconstruction(picture, picture.copy())
+
+    gen = SimpleNamespace(recognize_batch=recognize_batch, reconstruct=reconstruct, image_size=8)
+    right, refused = E.user_read_right(gen, ink, [0, 0], ["あ", "い"])
+    assert right.all() and refused == 0
+    assert all(p[0, 0] == 255 and p[3, 3] == 0 for p in seen)   # white paper, black ink
+    np.testing.assert_array_equal(E.user_reconstructions(gen, ink, progress=False), ink)
+
+
+def test_second_judge_rows_put_both_readings_side_by_side():
+    from types import SimpleNamespace
+
+    classes = ["あ", "い"]
+    gen = SimpleNamespace(classes=classes, prepare=lambda picture, size: 255 - picture)
+    judge = SimpleNamespace(classes=classes, info={"seed": 5},
+                            read=lambda pictures, prepare: np.zeros(len(pictures), int))
+    images, labels = np.zeros((4, 8, 8), np.uint8), np.array([0, 0, 0, 1])
+    result = {"samples_user": {"accuracy": 0.5}, "reconstructions_user": {"accuracy": 1.0}}
+    got = E.second_judge_metrics(gen, judge, images, labels, images, images, labels, result)
+    assert got["samples"] == {"accuracy": 0.75, "recognize": 0.5, "gap_points": 25.0}
+    assert got["reconstructions"]["gap_points"] == pytest.approx(-25.0)
+    assert got["test"]["accuracy"] == 0.75 and got["info"]["seed"] == 5
+    with pytest.raises(ValueError, match="the judge knows 1 classes, the model 2"):
+        E.second_judge_metrics(gen, SimpleNamespace(classes=["あ"]), images, labels, images,
+                               images, labels, result)
+
+
+def test_write_metrics_split_the_page_and_name_illegible_characters():
+    from types import SimpleNamespace
+
+    classes = list("あいうえお")
+    glyph = np.zeros((16, 16), np.uint8)
+    glyph[2:14, 6:10] = 230
+
+    def write(word, seed=None):
+        return 255 - np.concatenate([glyph] * len(word), axis=1)   # black on white
+
+    def recognize_batch(pictures, k=1):   # reads every cell as あ
+        assert all(p.shape == (16, 16) and p[0, 0] == 255 for p in pictures)
+        return [[("あ", 0.9)] for _ in pictures]
+
+    gen = SimpleNamespace(classes=classes, image_size=16, write=write,
+                          recognize_batch=recognize_batch)
+    writer = np.stack([glyph] * 5)
+    cache = SimpleNamespace(images=lambda split: np.concatenate([writer, writer // 2]),
+                            labels=lambda split: np.tile(np.arange(5), 2),
+                            sheets=lambda split: np.repeat([7, 8], 5))
+    got = E.write_metrics(gen, cache, words=("あいう", "かな"), seeds=(0, 1))
+    assert got["words_written"] == ["あいう"] and got["words"] == 2 and got["writer_words"] == 2
+    assert got["legible"] == pytest.approx(1 / 3) and got["illegible"] == ["い", "う"]
+    assert got["width_spread"] == 0.0 and got["refused"] == 0
+
+
+def test_markdown_says_when_the_second_judge_is_missing():
+    assert "Second judge: **missing**" in E._judge_line(None)
+    line = E._judge_line({"folder": "judge", "writers": 48, "seed": 3, "font_share": 0.6,
+                          "val_accuracy": 0.97})
+    assert "48 synthetic writers, seed 3" in line and "97.0%" in line
+
+
+def test_table_names_the_worst_class_and_the_marked_classes_below_target():
+    floor = {"min": 0.12, "worst": "ぴ", "classes": 50, "below": [["ぴ", 0.12], ["ぼ", 0.19]]}
+    result = {"samples_user": {"accuracy": 0.8, "refused": 0, "floor": floor},
+              "marked": {"samples": floor, "reconstructions": floor}}
+    text = E.table({"default": result})
+    assert "| worst sample class (target ≥ 85 %) | ぴ 12% |" in text
+    assert "| ゛/゜ classes, samples below 90 % | 2 of 50 |" in text
+    assert "second judge" not in text        # not measured: no row

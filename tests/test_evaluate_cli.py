@@ -80,3 +80,28 @@ def test_empty_test_split_is_a_usage_error(weights, tiny_cache, monkeypatch, cap
 def test_counts_are_checked(weights, capsys, flag, value, want):
     err = _fails(capsys, [flag, value, "--weights", str(weights)])
     assert f"{flag} must be {want}, got {value}" in err
+
+
+def test_a_missing_judge_folder_is_a_usage_error(weights, tiny_cache, tmp_path, capsys):
+    err = _fails(capsys, ["--data", str(tiny_cache), "--weights", str(weights),
+                          "--judge", str(tmp_path / "nowhere")])
+    assert f"--judge {tmp_path / 'nowhere'}: no such folder" in err
+    assert "python -m kana_keras.judge --out" in err
+
+
+def test_a_judge_folder_without_its_model_names_the_file(weights, tiny_cache, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    err = _fails(capsys, ["--data", str(tiny_cache), "--weights", str(weights),
+                          "--judge", str(tmp_path / "empty")])
+    assert f"--judge {tmp_path / 'empty'}: judge.keras is missing" in err
+
+
+def test_the_judge_defaults_to_judge_folder_when_it_holds_one(tmp_path):
+    from kana_keras.judge import INFO_FILE, MODEL_FILE
+
+    assert E.judge_folder(None) is None                    # no judge/ here: reported missing
+    (tmp_path / "judge").mkdir()
+    assert E.judge_folder(None) is None                    # an empty judge/ is not a judge
+    for name in (MODEL_FILE, INFO_FILE):
+        (tmp_path / "judge" / name).write_bytes(b"x")
+    assert str(E.judge_folder(None)) == "judge"

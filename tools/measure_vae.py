@@ -63,11 +63,11 @@ def main(argv=None) -> int:
     for name, ink in (("samples_own_sampler", ev.user_samples(gen, args.per_class, 0)),
                       ("samples_fitted_here", to_uint8(fitted_samples(
                           gen, train_x, train_y, labels, eps, args.shrinkage)))):
-        read = ev.user_recognised(gen, 255 - ink, labels, gen.classes)
+        read = ev.user_recognised(gen, ink, labels, gen.classes)
         out[name] = {"recognised": read["accuracy"], "refused": read["refused"],
                      **ev.ink_quality(ink, reference)}
     recons = ev.user_reconstructions(gen, test_x, progress=False)
-    read = ev.user_recognised(gen, 255 - recons, test_y, gen.classes)
+    read = ev.user_recognised(gen, recons, test_y, gen.classes)
     means = ev.class_means(train_x, train_y, len(gen.classes))
     out["reconstructions"] = {"recognised": read["accuracy"], "refused": read["refused"],
                               **ev.ink_quality(recons, reference),
