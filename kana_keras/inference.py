@@ -350,6 +350,14 @@ class KanaGenerator:
         z = self.vae.from_style(np.repeat(eps[None], len(labels), 0), labels)
         return lay_out(cells, list(self._decode(z, labels)[..., 0]), self.image_size)
 
+    def font(self, drawings, name: str = "My hand", kana=None, seed=None,
+             flavor: str = "otf") -> bytes:
+        """An OpenType font (bytes; ``flavor`` "otf" or "ttf") of every kana in the hand of
+        1-5 ``drawings`` (each its kana in ``kana``, or recognised); see kana_keras.font."""
+        from kana_keras.font import make_font  # fontTools only for those who ask for fonts
+
+        return make_font(self, drawings, name=name, kana=kana, seed=seed, flavor=flavor)
+
     def recognize(self, image, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most likely kana of a picture with calibrated probabilities."""
         k = self._recognizer_k(k)
