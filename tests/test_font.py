@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFont
 
-from kana_keras import convert, synth
 from kana_keras import kana as kana_mod
 from kana_keras.evaluate import mask_iou, shape_masks
 from kana_keras.font import build, trace
+from kana_keras.font.writers import unseen_writers
+from kana_keras.font.writers import writer_drawings
 from kana_keras.font.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,25 +129,6 @@ def test_command_refuses_mismatched_kana_and_bad_flags(pictures, capsys):
 # === End to end on the shipped weights ===
 
 
-def test_writers(n: int) -> list[int]:
-    """Synthetic writers of the test split (never trained on), as fit's data assigns it."""
-    split = convert.assign_splits([("ETL8G", s) for s in range(1, 161)])
-    return sorted(s - 1 for (_, s), where in split.items() if where == "test")[:n]
-
-
-test_writers.__test__ = False
-
-
-def writer_drawings(writer: int, count: int):
-    """``count`` kana drawn by synthetic writer ``writer``: (kana, black-on-white pictures)."""
-    style, font = synth.writer_hand(0, writer)
-    rng = synth.writer_rng(0, 10_000 + writer)
-    chars = list(rng.choice(list(kana_mod.ALL_KANA), count, replace=False))
-    draw = (lambda c: synth.render_font_sample(c, font, style, rng)) if font is not None else \
-        (lambda c: synth.render_sample(c, style, rng))
-    return chars, [255 - draw(c) for c in chars]
-
-
 @pytest.fixture(scope="module")
 def gen():
     from kana_keras.inference import KanaGenerator
@@ -158,7 +140,7 @@ def gen():
 def fonts(gen):
     """Fonts of 12 test writers, each from 1 to 5 of their drawings (kana recognised)."""
     out = []
-    for i, writer in enumerate(test_writers(12)):
+    for i, writer in enumerate(unseen_writers(12)):
         chars, drawings = writer_drawings(writer, 1 + i % 5)
         out.append((chars, drawings, gen.font(drawings, name=f"writer {writer}")))
     return out
@@ -179,7 +161,10 @@ def test_font_loads_and_every_kana_renders(gen, fonts):
     font = TTFont(io.BytesIO(data))
     cmap = font.getBestCmap()
     assert all(ord(c) in cmap for c in kana_mod.ALL_KANA + "ゃっョー")
-    assert font["maxp"].numGlyphs == 1 + 143 + 23 + 1 + 2  # notdef, kana, small, ー, spaces
+    from kana_keras.inference import SMALL_KANA
+
+    # .notdef, the kana less 3 katakana twins drawn by their hiragana, small kana, ー, 2 spaces
+    assert font["maxp"].numGlyphs == 1 + 143 + len(SMALL_KANA) + 1 + 2
     blank = [c for c, cell in zip(gen.classes, cells(data, "".join(gen.classes)))
              if (cell < 128).sum() < 20]
     assert not blank, f"kana rendered blank: {''.join(blank)}"
@@ -223,7 +208,7 @@ def test_font_keeps_the_writers_style(gen, fonts):
 @pytest.mark.slow
 def test_api_refuses_bad_pictures(gen):
     with pytest.raises(ValueError, match="style picture 2: the image is empty"):
-        gen.font([writer_drawings(test_writers(1)[0], 1)[1][0], np.full((64, 64), 255, np.uint8)])
+        gen.font([writer_drawings(unseen_writers(1)[0], 1)[1][0], np.full((64, 64), 255, np.uint8)])
     with pytest.raises(ValueError, match="give 1 to 5 style pictures, got 6"):
         gen.font([np.zeros((64, 64), np.uint8)] * 6)
     with pytest.raises(ValueError, match="style picture 1: 1x1 pixels"):
@@ -235,7 +220,7 @@ def test_api_refuses_bad_pictures(gen):
 
 @pytest.mark.slow
 def test_command_writes_a_font(tmp_path):
-    chars, drawings = writer_drawings(test_writers(1)[0], 2)
+    chars, drawings = writer_drawings(unseen_writers(1)[0], 2)
     paths = []
     for i, d in enumerate(drawings):
         Image.fromarray(d).save(tmp_path / f"{i}.png")

@@ -21,6 +21,7 @@ import numpy as np
 
 from kana_keras import kana as kana_mod
 from kana_keras.font.build import METRICS, build_font, check_name
+from kana_keras.font import trace as tracing
 
 MAX_DRAWINGS = 5
 #: Pictures larger than this are refused before decoding (a decompression bomb, a poster).
@@ -72,6 +73,15 @@ def style_of(gen, drawings, kana=None) -> np.ndarray:
     ``kana``: None (each drawing's kana recognised), or one kana (or None) per drawing.
     Errors name the picture: "style picture 2 (b.png): the image is blank ...".
     """
+    return hand_of(gen, drawings, kana)[0]
+
+
+def hand_of(gen, drawings, kana=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(the mean style of the drawings, each drawn kana → its own drawing's style).
+
+    The kana a user drew are drawn from their own drawing's style (they look as drawn); every
+    other kana from the mean (more drawings, a steadier hand).
+    """
     drawings = list(drawings) if isinstance(drawings, (list, tuple)) else [drawings]
     if not 1 <= len(drawings) <= MAX_DRAWINGS:
         raise ValueError(f"give 1 to {MAX_DRAWINGS} style pictures, got {len(drawings)}")
@@ -79,7 +89,7 @@ def style_of(gen, drawings, kana=None) -> np.ndarray:
     if len(kana) != len(drawings):
         raise ValueError(f"--kana: give one kana per style picture ({len(drawings)}), "
                          f"got {len(kana)}")
-    styles = []
+    styles, own = [], {}
     for i, (drawing, k) in enumerate(zip(drawings, kana)):
         label = _labelled(i, drawing)
         check_picture(drawing, label)
@@ -89,7 +99,9 @@ def style_of(gen, drawings, kana=None) -> np.ndarray:
             styles.append(gen.encode_style(drawing, kana=k))
         except ValueError as exc:
             raise ValueError(f"{label}: {exc}") from None
-    return np.mean(styles, axis=0).astype(np.float32)
+        if k is not None:
+            own[k] = styles[-1]
+    return np.mean(styles, axis=0).astype(np.float32), own
 
 
 def _recognised(gen, drawing) -> str:
@@ -101,26 +113,63 @@ def _recognised(gen, drawing) -> str:
     return best
 
 
-def draw_glyphs(gen, style: np.ndarray) -> dict[str, np.ndarray]:
-    """Every character of the font written in ``style``: char → ink-high float (S, S).
+def draw_glyphs(gen, style: np.ndarray, own=None, check: bool = True) -> dict[str, np.ndarray]:
+    """Every character of the font written in ``style`` (a drawn kana in its ``own`` style):
+    char → ink-high float (S, S).
 
-    A katakana twin of a hiragana (ヘ of へ) gets the hiragana's drawing: one shape.
+    With ``check`` (and a recognizer), each glyph is read back; one read as another kana is
+    redrawn with its style shrunk towards the class's centre (``SHRINK``), the first
+    legible step kept: a hand the decoder renders badly for one kana does not make that
+    kana unreadable. A katakana twin of a hiragana (ヘ of へ) gets the hiragana's drawing.
     """
     from kana_keras.inference import LONG_VOWEL, SMALL_KANA  # keras loads only when drawing
 
     # beyond the classes: small kana (written as their large class, scaled down) and ー
     chars = [c for c in gen.classes if c not in SAME_GLYPH] + list(SMALL_KANA) + [LONG_VOWEL]
-    page = gen.write("".join(chars), style=style)
-    s = gen.image_size
-    ink = (255.0 - page.astype(np.float32)) / 255.0
-    glyphs = {c: ink[:, i * s:(i + 1) * s] for i, c in enumerate(chars)}
+    own = {k: v for k, v in (own or {}).items() if k in chars}
+    groups = [(style, [c for c in chars if c not in own])] + [(v, [k]) for k, v in own.items()]
+    check = check and gen.recognizer is not None
+    glyphs: dict[str, np.ndarray] = {}
+    for base, pending in groups:
+        for factor in SHRINK if check else SHRINK[:1]:
+            drawn = _written(gen, pending, base * factor)
+            last = factor == SHRINK[-1] or not check
+            kept = drawn if last else _legible(gen, drawn, SMALL_KANA)
+            glyphs.update(kept)
+            pending = [c for c in pending if c not in kept]
+            if not pending:
+                break
     return {**glyphs, **{k: glyphs[v] for k, v in SAME_GLYPH.items() if v in glyphs}}
 
 
-def font_of_style(gen, style: np.ndarray, name: str = "My hand", flavor: str = "otf") -> bytes:
+#: Read-back steps: the user's style, then closer and closer to the class's centre.
+SHRINK = (1.0, 0.75, 0.5, 0.25, 0.0)
+
+
+def _written(gen, chars, style) -> dict[str, np.ndarray]:
+    """``chars`` in one style through ``KanaGenerator.write``: char → ink-high float cell."""
+    page = gen.write("".join(chars), style=np.asarray(style, np.float32))
+    s = gen.image_size
+    ink = (255.0 - page.astype(np.float32)) / 255.0
+    return {c: ink[:, i * s:(i + 1) * s] for i, c in enumerate(chars)}
+
+
+def _legible(gen, drawn: dict, small: dict) -> dict:
+    """The glyphs whose traced outlines ``recognize`` reads as their own kana (a small kana as its large one; ー
+    is not a class and always kept)."""
+    chars = list(drawn)
+    pictures = [tracing.raster(tracing.trace(drawn[c]), gen.image_size) for c in chars]
+    read = gen.recognize_batch(pictures, k=1)
+    return {c: drawn[c] for c, r in zip(chars, read)
+            if c not in gen.classes and c not in small
+            or r is not None and kana_mod.same_kana(r[0][0], small.get(c, c))}
+
+
+def font_of_style(gen, style: np.ndarray, name: str = "My hand", flavor: str = "otf",
+                  own=None, check: bool = True) -> bytes:
     """The font's bytes for one style vector (``encode_style``'s kind; zeros: the default
-    hand, every class's centre)."""
-    glyphs = draw_glyphs(gen, style)
+    hand, every class's centre), drawn kana in their ``own`` styles."""
+    glyphs = draw_glyphs(gen, style, own, check)
     twins = {k: v for k, v in SAME_GLYPH.items() if k in glyphs}
     return build_font(glyphs, name, flavor, same_glyph=twins)
 
@@ -133,10 +182,10 @@ def make_font(gen, drawings=None, name: str = "My hand", kana=None, seed=None,
     """
     check_name(name)
     if drawings is None or (isinstance(drawings, (list, tuple)) and not drawings):
-        style = _random_style(gen, seed)
+        style, own = _random_style(gen, seed), {}
     else:
-        style = style_of(gen, drawings, kana)
-    return font_of_style(gen, style, name, flavor)
+        style, own = hand_of(gen, drawings, kana)
+    return font_of_style(gen, style, name, flavor, own)
 
 
 def _random_style(gen, seed) -> np.ndarray:
