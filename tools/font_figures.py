@@ -3,6 +3,7 @@ close the font comes to kana the writer drew but did not give it, and docs/font_
 (three unseen synthetic writers' drawings and their fonts' sentence).
 
     nice -n 10 python tools/font_figures.py            # prints JSON, writes the picture
+    nice -n 10 python tools/font_figures.py picture    # the picture (and its fonts' sizes) only
 """
 
 import json
@@ -42,14 +43,15 @@ def main() -> None:
     figures = {"load_s": round(time.perf_counter() - start, 2), "fonts": []}
     rows, given, other = [], [], []
     default = font_of_style(gen, np.zeros(gen.latent_dim, np.float32), "default")
-    for i, writer in enumerate(unseen_writers(12)):
+    for i, writer in enumerate(unseen_writers(0 if sys.argv[1:] == ["picture"] else 12)):
         chars, drawings = writer_drawings(writer, 5)
         otf = gen.font(drawings, name=f"writer {writer}")
         others = [c for c in OTHER_KANA if c not in chars][i % 4::4][:4]
         given += closer(gen, drawings, otf, default, chars)
         other += closer(gen, writer_drawings(writer, 4, kana=others)[1], otf, default, others)
-    figures["style_kept_given"] = round(float(np.mean(given)), 3)
-    figures["style_kept_other_kana"] = round(float(np.mean(other)), 3)
+    if given:
+        figures["style_kept_given"] = round(float(np.mean(given)), 3)
+        figures["style_kept_other_kana"] = round(float(np.mean(other)), 3)
     for writer in unseen_writers(3):
         chars, drawings = writer_drawings(writer, 5)
         sizes = {}
