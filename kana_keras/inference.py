@@ -366,6 +366,14 @@ class KanaGenerator:
             return np.repeat(style.astype(np.float32)[None], n, 0)
         return np.repeat(self.encode_style(style)[None], n, 0)
 
+    def font(self, drawings, name: str = "My hand", kana=None, seed=None,
+             flavor: str = "otf") -> bytes:
+        """An OpenType font (bytes; ``flavor`` "otf" or "ttf") of every kana in the hand of
+        1-5 ``drawings`` (each its kana in ``kana``, or recognised); see kana_keras.font."""
+        from kana_keras.font import make_font  # fontTools only for those who ask for fonts
+
+        return make_font(self, drawings, name=name, kana=kana, seed=seed, flavor=flavor)
+
     def recognize(self, image, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most likely kana of a picture with calibrated probabilities."""
         k = self._recognizer_k(k)
