@@ -81,7 +81,7 @@ def test_sample_rejects_bad_requests(gen):
 def test_requests_that_would_hold_the_machine_are_refused_with_the_limit(gen):
     with pytest.raises(ValueError, match=r"steps must be .*at most 64, got 100000"):
         gen.interpolate("あ", "お", steps=100_000)
-    with pytest.raises(ValueError, match=r"text too long: 5000 characters, at most 400"):
+    with pytest.raises(ValueError, match=r"text too long: 5,000 characters, at most 400"):
         gen.write("あ" * 5000)
 
 
