@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
-from kana_keras import images, inference  # noqa: E402
+from kana_keras import images  # noqa: E402  (Keras loads later, after the port check)
 
 CONCURRENCY = 2  # model calls share the CPU cores; more workers would only wait inside Keras
 
@@ -59,6 +59,8 @@ def seed_of(value):
 def build_demo(generator, classes=None) -> gr.Blocks:
     """Four tabs, each a form calling one of the generator's methods. ``generator`` is a
     KanaGenerator, or a Future of one (the page serves while Keras loads; give ``classes``)."""
+    from kana_keras import inference
+
     model = generator.result if isinstance(generator, Future) else lambda: generator
     classes = list(classes or generator.classes)
     workdir = tempfile.TemporaryDirectory(prefix="kana-demo-")  # removed at exit
@@ -216,7 +218,9 @@ def main(argv=None):
         config = json.loads((args.weights / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         parser.exit(2, failed.format(e))
-    loading = ThreadPoolExecutor(1).submit(inference.KanaGenerator.load, args.weights)
+    from kana_keras.inference import KanaGenerator
+
+    loading = ThreadPoolExecutor(1).submit(KanaGenerator.load, args.weights)
     demo = build_demo(loading, classes=config["classes"])
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # Gradio's share failure is a page

@@ -258,6 +258,8 @@ def bad_inputs(tmp_path):
     text.write_text("not a picture")
     fake_png = tmp_path / "notes.png"
     fake_png.write_bytes(b"this is not a PNG at all")
+    drawn = tmp_path / "drawn"  # sketch() names its file layer.png: one folder per drawing
+    drawn.mkdir()
     return {
         "empty canvas": ("/reconstruct", (sketch(tmp_path, np.zeros((64, 64, 4), np.uint8)), None),
                          "draw a kana"),
@@ -276,9 +278,9 @@ def bad_inputs(tmp_path):
         "negative seed": ("/sample", ([], 2, -1, 1.0), "Seed must be a whole number ≥ 0, got -1"),
         "negative write seed": ("/write", ("あい", -3, None), "whole number ≥ 0, got -3"),
         "5,000 kana": ("/write", ("あ" * 5000, 0, None), "5,000 characters, at most 400"),
-        "redraw as two kana": ("/redraw", (sketch(tmp_path, stroke_layer()), None, "あい"),
+        "redraw as two kana": ("/redraw", (sketch(drawn, stroke_layer()), None, "あい"),
                                "one kana, got 'あい'"),
-        "redraw as unknown": ("/redraw", (sketch(tmp_path, stroke_layer()), None, "漢"), "漢"),
+        "redraw as unknown": ("/redraw", (sketch(drawn, stroke_layer()), None, "漢"), "漢"),
         "redraw nothing": ("/redraw", (None, None, "あ"), "draw a kana"),
     }
 
