@@ -11,6 +11,7 @@ import shutil
 from importlib import metadata
 from pathlib import Path
 
+from kana_keras.cli import UsageError
 from kana_keras.files import write_text_atomic
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "app.py"
@@ -54,8 +55,8 @@ on the PyTorch backend. Made with `python -m kana_keras.export space` from kana-
 
 def requirements(project: str) -> str:
     """requirements.txt: kana-keras (``project``: a pip requirement) and pinned runtimes."""
-    lines = [project] + [f"{name}=={metadata.version(name)}" for name in PINNED]
-    return "\\n".join(lines) + "\\n"
+    pins = [f"{name}=={metadata.version(name).split('+')[0]}" for name in PINNED]  # 2.13.0+cpu
+    return "\n".join([project, *pins]) + "\n"
 
 
 def export_space(weights, out, project: str | None = None) -> Path:
@@ -66,7 +67,8 @@ def export_space(weights, out, project: str | None = None) -> Path:
     weights, out = Path(weights), Path(out)
     missing = [n for n in WEIGHT_FILES[:2] if not (weights / n).is_file()]
     if missing:
-        raise ValueError(f"--weights {weights}: no {missing[0]} (a `kana_keras.fit --out` folder)")
+        raise UsageError(f"--weights {weights}: no {missing[0]} (a `kana_keras.fit --out` "
+                         "folder)")
     (out / "weights").mkdir(parents=True, exist_ok=True)
     for name in WEIGHT_FILES:
         if (weights / name).is_file():
