@@ -118,8 +118,6 @@ def _image_input(image):
         if drawing is None:
             raise ValueError(EMPTY_CANVAS)
         return drawing
-    if image is None:
-        raise ValueError(EMPTY_CANVAS)
     if isinstance(image, str) and len(image) == 1:
         raise ValueError(f"expected an image, got the character {image!r}")
     return image
