@@ -20,6 +20,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, ImageOps
 
 from kana_keras import preprocess
 from kana_keras.images import to_uint8
@@ -41,6 +42,8 @@ WRITE_NUDGE = 0.2
 MAX_SAMPLES = 1024
 MAX_STEPS = 64
 MAX_WRITE_CHARS = 400
+MAX_PHOTO_SIDE = 1024
+EMPTY_CANVAS = "the canvas is empty: draw a kana on the canvas or upload a photo of one"
 
 # Latent codes: a model samples from N(mu_c, Sigma_c) per class: the Gaussians fitted to its
 # training codes when it has them (``fit_latent_prior``), else its trained prior (N(0, I) for
@@ -75,17 +78,49 @@ def to_paper(images) -> np.ndarray:
     return 255 - to_uint8(images)
 
 
+def read_canvas(value) -> np.ndarray | None:
+    """A Gradio Sketchpad/ImageEditor value -> its drawing, black on white; None if blank.
+
+    The drawing is the layers' alpha: the composite's background is white or dark grey with
+    the theme, and API callers may send no composite. An uploaded picture (no inked layer)
+    is the composite or background, when it is not one flat colour.
+    """
+    value = value or {}
+    alphas = [np.asarray(x)[..., 3] for x in value.get("layers") or []
+              if x is not None and np.asarray(x).ndim == 3 and np.asarray(x).shape[-1] == 4]
+    inked = [a for a in alphas if a.shape == alphas[0].shape and a.max() > 0]
+    if inked:
+        return 255 - np.max(inked, axis=0).astype(np.uint8)
+    for key in ("composite", "background"):
+        picture = value.get(key)
+        if picture is not None and np.ptp(np.asarray(picture)) > 0:
+            return np.asarray(picture)
+    return None
+
+
+def read_photo(path, max_side: int = MAX_PHOTO_SIDE) -> np.ndarray:
+    """An image file as an array (L, RGB or RGBA), upright, at most ``max_side`` a side: a
+    6000x4000 phone JPEG is decoded at reduced size, so it costs little."""
+    try:
+        with Image.open(path) as img:
+            img.draft(img.mode, (max_side, max_side))  # JPEG: decode at reduced size
+            img = ImageOps.exif_transpose(img)
+            img.thumbnail((max_side, max_side))
+            alpha = "A" in img.getbands() or "transparency" in img.info
+            return np.asarray(img if img.mode in ("L", "RGB", "RGBA") else
+                              img.convert("RGBA" if alpha else "RGB"))
+    except Exception as e:  # PIL raises many kinds for a non-image or a truncated file
+        raise ValueError(f"{Path(path).name} is not a readable image ({e.__class__.__name__}): "
+                         "upload a PNG or JPEG photo or scan of one kana") from None
+
+
 def _image_input(image):
-    """A Gradio Sketchpad/ImageEditor value → its drawing; anything else passes through."""
+    """A Sketchpad/ImageEditor value -> its drawing (blank: ValueError); else passes through."""
     if isinstance(image, dict):
-        for layer in image.get("layers") or []:
-            if layer is not None and np.asarray(layer).ndim == 3 and \
-                    np.asarray(layer).shape[-1] == 4 and np.asarray(layer)[..., 3].max() > 0:
-                return layer
-        for key in ("composite", "background"):
-            if image.get(key) is not None:
-                return image[key]
-        raise ValueError("the canvas is empty: draw a kana first")
+        drawing = read_canvas(image)
+        if drawing is None:
+            raise ValueError(EMPTY_CANVAS)
+        return drawing
     if isinstance(image, str) and len(image) == 1:
         raise ValueError(f"expected an image, got the character {image!r}")
     return image
@@ -328,7 +363,7 @@ class KanaGenerator:
         if not text.strip():
             raise ValueError("no text to write: type some kana, e.g. ありがとう")
         if len(text) > MAX_WRITE_CHARS:
-            raise ValueError(f"text too long: {len(text)} characters, at most "
+            raise ValueError(f"text too long: {len(text):,} characters, at most "
                              f"{MAX_WRITE_CHARS} at a time")
         if not self.conditional:
             raise ValueError("this model is unconditional (the blog preset): it cannot write "

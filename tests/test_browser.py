@@ -99,6 +99,16 @@ def tour(page, url, shots: Path | None = None):
     expect(output_image(page, "As the model sees it")).to_be_visible()
     expect(panel.get_by_test_id("label-output-value")).to_be_visible()
     shoot(page, shots, "reconstruct")
+    # "Redraw as": type the kana meant, and the same drawing comes back as that kana
+    first = output_image(page, "Reconstruction").get_attribute("src")
+    meant = panel.get_by_label("Redraw as (the top 3, or any kana)")
+    expect(meant).not_to_have_value("")  # it starts at the kana it was redrawn as
+    kana = "ン" if meant.input_value() != "ン" else "あ"
+    meant.fill(kana)
+    page.keyboard.press("Enter")
+    panel.get_by_role("button", name="Redraw as", exact=True).click()
+    expect(output_image(page, "Reconstruction")).not_to_have_attribute("src", first,
+                                                                       timeout=WAIT_MS)
 
     panel = open_tab(page, "Interpolate")
     expect(panel.get_by_label("From kana")).to_be_visible()

@@ -28,7 +28,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "demo"))
 
-ENDPOINTS = {"/sample", "/reconstruct", "/interpolate", "/write"}
+ENDPOINTS = {"/sample", "/reconstruct", "/redraw", "/interpolate", "/write"}
 
 
 # ## Fixtures: tiny weights, the launched app, a client
@@ -160,14 +160,33 @@ def test_sample_chosen_characters_and_count(client):
 
 
 def test_reconstruct_a_drawing_from_its_layer_alone(client, tmp_path):
-    prepared, recon, top = client.predict(sketch(tmp_path, stroke_layer()), None,
-                                          api_name="/reconstruct")
+    prepared, recon, top, meant = client.predict(sketch(tmp_path, stroke_layer()), None,
+                                                 api_name="/reconstruct")
     prepared, recon = read_image(prepared), read_image(recon)
     assert prepared.shape == recon.shape
     assert prepared.min() < 128 and np.median(prepared) > 128  # the stroke, black on white
     assert len(top["confidences"]) == 3
     probs = [c["confidence"] for c in top["confidences"]]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0001
+    # "Redraw as" offers the top 3 first and starts at the kana it was redrawn as
+    assert meant["value"] == top["label"]
+    assert [c for c, _ in meant["choices"][:3]] == [c["label"] for c in top["confidences"]]
+
+
+def test_redraw_as_another_kana(client, tmp_path, demo_weights):
+    """"Redraw as": the same drawing decoded as the kana the writer meant, as the API does."""
+    from kana_keras.inference import KanaGenerator
+
+    drawing = sketch(tmp_path, stroke_layer())
+    top = client.predict(drawing, None, api_name="/reconstruct")[2]
+    meant = next(c for c in "あかさたな" if c != top["label"])
+    as_meant = read_image(client.predict(drawing, None, meant, api_name="/redraw"))
+    as_read = read_image(client.predict(drawing, None, top["label"], api_name="/redraw"))
+    assert as_meant.shape == as_read.shape and not np.array_equal(as_meant, as_read)
+    gen = KanaGenerator.load(demo_weights)
+    expected = gen.reconstruct({"layers": [stroke_layer()]}, kana=meant).reconstruction
+    step = as_meant.shape[0] // expected.shape[0]
+    assert np.abs(as_meant[::step, ::step].astype(int) - expected).mean() < 2  # enlarged
 
 
 def test_reconstruct_reads_the_alpha_not_a_dark_mode_composite(client, tmp_path):
@@ -185,7 +204,8 @@ def test_reconstruct_large_photo_upload(client, tmp_path):
 
     path = tmp_path / "photo.jpg"
     kana_photo().save(path, quality=90)
-    prepared, recon, top = client.predict(None, handle_file(str(path)), api_name="/reconstruct")
+    prepared, recon, top, _ = client.predict(None, handle_file(str(path)),
+                                             api_name="/reconstruct")
     prepared, recon = read_image(prepared), read_image(recon)
     assert prepared.min() < 128 and recon.shape == prepared.shape
     assert top["label"]
@@ -195,7 +215,7 @@ def test_reconstruct_transparent_png_with_ink(client, tmp_path):
     from gradio_client import handle_file
 
     path = save(tmp_path, "canvas-export.png", stroke_layer(300))
-    prepared, _, _ = client.predict(None, handle_file(path), api_name="/reconstruct")
+    prepared = client.predict(None, handle_file(path), api_name="/reconstruct")[0]
     assert read_image(prepared).min() < 128
 
 
@@ -238,6 +258,8 @@ def bad_inputs(tmp_path):
     text.write_text("not a picture")
     fake_png = tmp_path / "notes.png"
     fake_png.write_bytes(b"this is not a PNG at all")
+    drawn = tmp_path / "drawn"  # sketch() names its file layer.png: one folder per drawing
+    drawn.mkdir()
     return {
         "empty canvas": ("/reconstruct", (sketch(tmp_path, np.zeros((64, 64, 4), np.uint8)), None),
                          "draw a kana"),
@@ -255,14 +277,18 @@ def bad_inputs(tmp_path):
         "no ends": ("/interpolate", (None, None, "ン", None, 5), "choose or draw"),
         "negative seed": ("/sample", ([], 2, -1, 1.0), "Seed must be a whole number ≥ 0, got -1"),
         "negative write seed": ("/write", ("あい", -3, None), "whole number ≥ 0, got -3"),
-        "5,000 kana": ("/write", ("あ" * 5000, 0, None), "5,000 characters long; the demo "
-                                                         "writes at most 200"),
+        "5,000 kana": ("/write", ("あ" * 5000, 0, None), "5,000 characters, at most 400"),
+        "redraw as two kana": ("/redraw", (sketch(drawn, stroke_layer()), None, "あい"),
+                               "one kana, got 'あい'"),
+        "redraw as unknown": ("/redraw", (sketch(drawn, stroke_layer()), None, "漢"), "漢"),
+        "redraw nothing": ("/redraw", (None, None, "あ"), "draw a kana"),
     }
 
 
 BAD = ["empty canvas", "nothing at all", "all-white image", "all-black image", "transparent PNG",
        "text file", "text named .png", "unknown characters", "no text", "no ends",
-       "negative seed", "negative write seed", "5,000 kana"]
+       "negative seed", "negative write seed", "5,000 kana", "redraw as two kana",
+       "redraw as unknown", "redraw nothing"]
 
 
 @pytest.mark.parametrize("case", BAD)

@@ -81,7 +81,7 @@ def test_sample_rejects_bad_requests(gen):
 def test_requests_that_would_hold_the_machine_are_refused_with_the_limit(gen):
     with pytest.raises(ValueError, match=r"steps must be .*at most 64, got 100000"):
         gen.interpolate("あ", "お", steps=100_000)
-    with pytest.raises(ValueError, match=r"text too long: 5000 characters, at most 400"):
+    with pytest.raises(ValueError, match=r"text too long: 5,000 characters, at most 400"):
         gen.write("あ" * 5000)
 
 
@@ -110,6 +110,29 @@ def test_reconstruct_accepts_anything_an_image_can_be(gen, convert):
     assert prepared.dtype == recon.dtype == np.uint8
     assert prepared.min() < 100 and np.median(prepared) == 255  # black ink on white
     assert result.kana in gen.classes
+
+
+def test_a_canvas_is_read_from_its_layers_alpha_not_a_dark_composite():
+    from kana_keras.inference import read_canvas
+
+    layer = np.zeros((40, 40, 4), np.uint8)
+    layer[10:30, 18:22, 3] = 255
+    dark = np.full((40, 40, 3), 40, np.uint8)  # dark mode: the composite's paper is grey
+    read = read_canvas({"background": None, "layers": [layer], "composite": dark})
+    assert read.shape == (40, 40) and read[20, 20] == 0 and read[0, 0] == 255
+    assert read_canvas({"layers": [np.zeros((40, 40, 4), np.uint8)], "composite": dark}) is None
+    assert read_canvas(None) is None
+    uploaded = np.full((40, 40, 3), 255, np.uint8)
+    uploaded[5:9] = 0  # an uploaded picture: the composite, when it is not one flat colour
+    np.testing.assert_array_equal(read_canvas({"layers": [], "composite": uploaded}), uploaded)
+
+
+def test_a_file_that_is_no_image_is_named(tmp_path):
+    from kana_keras.inference import read_photo
+
+    (tmp_path / "notes.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match=r"notes.png is not a readable image"):
+        read_photo(tmp_path / "notes.png")
 
 
 def test_reconstruct_with_a_given_kana_uses_it(gen):
