@@ -1,4 +1,4 @@
-"""kana-keras demo: sample, reconstruct, interpolate and write handwritten kana in a browser.
+"""kana-keras demo: sample, reconstruct, interpolate, write kana and make a font, in a browser.
 
     python demo/app.py [--share] [--weights DIR] [--port N] [--host H]
 
@@ -27,6 +27,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
+sys.path.insert(0, str(Path(__file__).resolve().parent))      # font_tab.py beside this file
+from font_tab import font_tab  # noqa: E402
 from kana_keras import images  # noqa: E402  (Keras loads later, after the port check)
 
 CONCURRENCY = 2  # model calls share the CPU cores; more workers would only wait inside Keras
@@ -182,6 +184,7 @@ def build_demo(generator, classes=None) -> gr.Blocks:
             go = gr.Button("Write", variant="primary")
             written = picture(label="Written")
             go.click(write, [text, wseed, style], written, api_name="write")
+        font_tab(generator)
     return demo.queue(default_concurrency_limit=CONCURRENCY, max_size=256)
 
 
