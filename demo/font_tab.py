@@ -24,14 +24,11 @@ CANVASES = 5  # KanaGenerator.font takes 1 to 5 drawings
 
 
 def has_ink(value) -> bool:
-    """Whether a Sketchpad value holds a drawing or an uploaded picture (else it is skipped)."""
-    for layer in (value or {}).get("layers") or []:
-        if layer is not None and np.asarray(layer).ndim == 3 and np.asarray(layer)[..., -1].max() > 0:
-            return True
-    picture = (value or {}).get("composite")
-    if picture is None:
-        picture = (value or {}).get("background")
-    return picture is not None and np.ptp(np.asarray(picture)) > 0
+    """Whether a Sketchpad value holds a drawing or an uploaded picture (else it is skipped):
+    the rule every canvas of the demo is read by, ``inference.read_canvas``."""
+    from kana_keras.inference import read_canvas  # Keras loads with the model, not before
+
+    return read_canvas(value) is not None
 
 
 def font_handler(generator, workdir: Path):
