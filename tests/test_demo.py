@@ -28,7 +28,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "demo"))
 
-ENDPOINTS = {"/sample", "/reconstruct", "/redraw", "/interpolate", "/write"}
+ENDPOINTS = {"/sample", "/reconstruct", "/redraw", "/interpolate", "/write", "/font"}
 
 
 # ## Fixtures: tiny weights, the launched app, a client
