@@ -78,8 +78,10 @@ def tour(page, url, shots: Path | None = None):
     from playwright.sync_api import expect
 
     page.goto(url, wait_until="networkidle")
-    assert [t.inner_text() for t in page.get_by_role("tab").all()] == [
-        "Sample", "Reconstruct", "Interpolate", "Write"]
+    names = ["Sample", "Reconstruct", "Interpolate", "Write", "Font"]
+    expect(page.get_by_role("tab")).to_have_count(len(names), timeout=WAIT_MS)
+    tabs = [t.inner_text() for t in page.get_by_role("tab").all()]
+    assert tabs == names, tabs
 
     panel = open_tab(page, "Sample")
     for char in ("か", "ナ"):
