@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageFont
 
 from kana_keras import kana as kana_mod
-from kana_keras.evaluate import mask_iou, shape_masks
+from kana_keras.metrics import mask_iou, shape_masks
 from kana_keras.font import build, trace
 from kana_keras.font.writers import unseen_writers
 from kana_keras.font.writers import writer_drawings

@@ -17,7 +17,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kana_keras.evaluate import mask_iou, shape_masks  # noqa: E402
+from kana_keras.metrics import mask_iou, shape_masks  # noqa: E402
 from kana_keras.font import font_of_style, render  # noqa: E402
 from kana_keras.font.writers import unseen_writers, writer_drawings  # noqa: E402
 from kana_keras.images import save_atomic  # noqa: E402
