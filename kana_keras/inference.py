@@ -23,15 +23,12 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from kana_keras import preprocess
+from kana_keras.kana import LONG_VOWEL, SMALL_KANA
 from kana_keras.images import to_uint8
 from kana_keras.model import load_vae
 from kana_keras.recognizer import has_recognizer, load_recognizer, ranked
 
-#: Small kana are written as their large class, scaled down and set low in the cell.
-SMALL_KANA = {s: l for s, l in zip("ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ",
-                                   "あいうえおつやゆよわアイウエオツヤユヨワカケ")}
 SMALL_SCALE = 0.62
-LONG_VOWEL = "ー"
 SPACES = " \u3000"
 #: ``write`` without a writer bank draws one careful person: a style a little closer to the mean.
 WRITE_TEMPERATURE = 0.8
@@ -378,6 +375,11 @@ class KanaGenerator:
         eps = self._write_styles(style, seed, labels)
         z = self.vae.from_style(eps, labels)
         return lay_out(cells, list(self._decode(z, labels)[..., 0]), self.image_size)
+
+    def random_style(self, seed=None) -> np.ndarray:
+        """A random hand's style vector (what ``write`` uses without a bank), for ``seed``."""
+        return (_rng(seed).standard_normal(self.latent_dim) * WRITE_TEMPERATURE).astype(
+            np.float32)
 
     def _write_styles(self, style, seed, labels) -> np.ndarray:
         """One hand's style (eps) for each kana of a word: (len(labels), latent_dim).

@@ -64,6 +64,12 @@ def same_kana(a: str, b: str) -> bool:
     return a == b or LOOKALIKES.get(a) == b
 
 
+#: Small kana are written as their large class, scaled down and set low in the cell.
+SMALL_KANA = {s: l for s, l in zip("ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ",
+                                   "あいうえおつやゆよわアイウエオツヤユヨワカケ")}
+#: The long-vowel mark, drawn as a stroke.
+LONG_VOWEL = "ー"
+
 #: The marks a kana can carry, in the order ``class_parts`` numbers them.
 MARKS = ("", "゛", "゜")
 _COMBINING_MARKS = {"\u3099": 1, "\u309a": 2}

@@ -122,10 +122,10 @@ def draw_glyphs(gen, style: np.ndarray, own=None, check: bool = True) -> dict[st
     legible step kept: a hand the decoder renders badly for one kana does not make that
     kana unreadable. A katakana twin of a hiragana (ヘ of へ) gets the hiragana's drawing.
     """
-    from kana_keras.inference import LONG_VOWEL, SMALL_KANA  # keras loads only when drawing
 
     # beyond the classes: small kana (written as their large class, scaled down) and ー
-    chars = [c for c in gen.classes if c not in SAME_GLYPH] + list(SMALL_KANA) + [LONG_VOWEL]
+    chars = [c for c in gen.classes if c not in SAME_GLYPH] + list(kana_mod.SMALL_KANA) + [
+        kana_mod.LONG_VOWEL]
     own = {k: v for k, v in (own or {}).items() if k in chars}
     groups = [(style, [c for c in chars if c not in own])] + [(v, [k]) for k, v in own.items()]
     check = check and gen.recognizer is not None
@@ -134,7 +134,7 @@ def draw_glyphs(gen, style: np.ndarray, own=None, check: bool = True) -> dict[st
         for factor in SHRINK if check else SHRINK[:1]:
             drawn = _written(gen, pending, base * factor)
             last = factor == SHRINK[-1] or not check
-            kept = drawn if last else _legible(gen, drawn, SMALL_KANA)
+            kept = drawn if last else _legible(gen, drawn, kana_mod.SMALL_KANA)
             glyphs.update(kept)
             pending = [c for c in pending if c not in kept]
             if not pending:
@@ -189,9 +189,7 @@ def make_font(gen, drawings=None, name: str = "My hand", kana=None, seed=None,
 
 
 def _random_style(gen, seed) -> np.ndarray:
-    from kana_keras.inference import WRITE_TEMPERATURE, _rng
-
-    return (_rng(seed).standard_normal(gen.latent_dim) * WRITE_TEMPERATURE).astype(np.float32)
+    return gen.random_style(seed)
 
 
 def render(font_bytes: bytes, text: str, size: int = 64, cols: int | None = None) -> np.ndarray:
