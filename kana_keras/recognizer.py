@@ -41,7 +41,8 @@ PHOTO_POOL = 2500          # photo-path images made once per training run (re-au
 PHOTO_LONG_SIDE = (96, 176)  # frame sizes of training photos (small: they are made on the CPU)
 STRONG_SHARE = 0.5         # share of clean images augmented at full strength (the rest lightly)
 #: Share of clean images ``scan_like`` sends through a scanner (1-bit, JPEG, hairline pen).
-#: Off: at reduced scale (6,000 images) 25 % of them slowed learning badly: 39 % on the test split after 5 epochs, against 85 % without.
+#: Off: at reduced scale (6,000 images) 25 % of them slowed learning badly: 39 % on the test
+#: split after 5 epochs, against 85 % without.
 SCAN_SHARE = 0.0
 # optimization: on 6,000 training images, 5 epochs read the unseen-writer test split at 85.1 %
 # against 94.8 % for 10, and 39.0 % with scan_like on a quarter of the images: the 10 stay
