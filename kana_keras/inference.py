@@ -391,10 +391,10 @@ class KanaGenerator:
         n = len(labels)
         if style is None:
             rng = _rng(seed)
-            writer = self.vae.pick_bank_writer(labels, rng)
-            nudge = rng.standard_normal(self.latent_dim).astype(np.float32)
+            writer = self.vae.pick_bank_writer(labels, rng)  # None draws nothing from rng
             if writer is None:
-                return np.repeat(nudge[None] * WRITE_TEMPERATURE, n, 0)
+                return np.repeat(self.random_style(seed)[None], n, 0)
+            nudge = rng.standard_normal(self.latent_dim).astype(np.float32)
             return self.vae.bank_writer_styles(labels, writer) + WRITE_NUDGE * nudge[None]
         if isinstance(style, np.ndarray) and style.ndim == 1 and style.size == self.latent_dim:
             if not np.isfinite(style).all():

@@ -569,9 +569,7 @@ class KanaVAE(VAETrainer, keras.Model):
         rows = (np.asarray(labels).reshape(-1) if self.conditional
                 else np.zeros(len(z_mean), np.int64))
         classes = self.num_classes if self.conditional else 1
-        means, scales = priors.class_gaussians(
-            z_mean, z_log_var, rows, classes,
-            priors.FITTED_SHRINKAGE if shrinkage is None else shrinkage)
+        means, scales = priors.class_gaussians(z_mean, z_log_var, rows, classes, shrinkage)
         self.fitted_mean.assign(means)
         self.fitted_scale.assign(scales)
         self.prior_is_fitted.assign(1.0)
